@@ -1,0 +1,24 @@
+#include "core/cuda_backend.h"
+
+#include "glog/logging.h"
+
+namespace onemodel {
+namespace {
+CudaBackend*& BackendSlot() {
+  static CudaBackend* backend = nullptr;
+  return backend;
+}
+}  // namespace
+
+CudaBackend* GetCudaBackend() { return BackendSlot(); }
+
+void RegisterCudaBackend(CudaBackend* backend) { BackendSlot() = backend; }
+
+CudaBackend& RequireCudaBackend() {
+  CudaBackend* backend = GetCudaBackend();
+  CHECK(backend != nullptr) << "a CUDA tensor was used, but onemodel was built without CUDA "
+                               "(build with --config=cuda)";
+  return *backend;
+}
+
+}  // namespace onemodel

@@ -1,0 +1,130 @@
+#include "core/ops/conv.h"
+
+#include <vector>
+
+#include "core/autograd.h"
+#include "core/ops/axis.h"
+#include "core/ops/elementwise.h"
+#include "core/ops/matmul.h"
+#include "core/ops/shape.h"
+
+namespace onemodel::ops {
+
+int64_t WindowOutputSize(const char* op, int64_t input, int64_t kernel, int64_t stride, int64_t pad_before,
+                         int64_t pad_after, int64_t dilation) {
+  CHECK(kernel >= 1 && stride >= 1 && dilation >= 1 && pad_before >= 0 && pad_after >= 0)
+      << op << ": kernel " << kernel << ", stride " << stride << ", dilation " << dilation << ", padding "
+      << pad_before << "/" << pad_after << " (kernel, stride, dilation >= 1; padding >= 0)";
+  const int64_t span = dilation * (kernel - 1) + 1;
+  CHECK_GE(input + pad_before + pad_after, span)
+      << op << ": window of " << span << " does not fit an input of " << input << " padded by " << pad_before
+      << "+" << pad_after;
+  return (input + pad_before + pad_after - span) / stride + 1;
+}
+
+namespace {
+
+struct ConvGeometry {
+  int64_t b, h, w, c, kh, kw, oh, ow;
+};
+
+// Calls fn(out_offset, in_offset, weight_offset) (in units of channel vectors) for every valid tap of
+// batch element `b`. Forward and both gradients walk the same taps.
+template <typename Fn>
+void ForEachTap(const ConvGeometry& g, const Conv2dOptions& o, int64_t b, Fn fn) {
+  for (int64_t y = 0; y < g.oh; ++y) {
+    for (int64_t x = 0; x < g.ow; ++x) {
+      for (int64_t i = 0; i < g.kh; ++i) {
+        const int64_t iy = y * o.stride_h - o.pad_top + i * o.dilation_h;
+        if (iy < 0 || iy >= g.h) continue;
+        for (int64_t j = 0; j < g.kw; ++j) {
+          const int64_t ix = x * o.stride_w - o.pad_left + j * o.dilation_w;
+          if (ix < 0 || ix >= g.w) continue;
+          fn((b * g.oh + y) * g.ow + x, (b * g.h + iy) * g.w + ix, i * g.kw + j);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+Tensor DepthwiseConv2d(const Tensor& x, const Tensor& weight, const Conv2dOptions& o) {
+  CheckCpuF32("DepthwiseConv2d", x);
+  CheckCpuF32("DepthwiseConv2d", weight);
+  CHECK(x.ndim() == 4 && weight.ndim() == 3 && weight.dim(2) == x.dim(3))
+      << "DepthwiseConv2d: x " << ShapeToString(x.shape()) << " and weight " << ShapeToString(weight.shape())
+      << " must be [B, H, W, C] and [KH, KW, C]";
+  ConvGeometry g{x.dim(0), x.dim(1), x.dim(2), x.dim(3), weight.dim(0), weight.dim(1), 0, 0};
+  g.oh = WindowOutputSize("DepthwiseConv2d (height)", g.h, g.kh, o.stride_h, o.pad_top, o.pad_bottom, o.dilation_h);
+  g.ow = WindowOutputSize("DepthwiseConv2d (width)", g.w, g.kw, o.stride_w, o.pad_left, o.pad_right, o.dilation_w);
+  Tensor out = Tensor::Zeros({g.b, g.oh, g.ow, g.c});
+  const float* px = x.data<float>();
+  const float* pw = weight.data<float>();
+  float* po = out.data<float>();
+  const int64_t c = g.c;
+#pragma omp parallel for if (g.b * g.oh * g.ow * g.c * g.kh * g.kw > (1 << 15))
+  for (int64_t b = 0; b < g.b; ++b) {
+    ForEachTap(g, o, b, [&](int64_t oi, int64_t ii, int64_t wi) {
+      for (int64_t ch = 0; ch < c; ++ch) po[oi * c + ch] += px[ii * c + ch] * pw[wi * c + ch];
+    });
+  }
+  return Record(out, "DepthwiseConv2d", {x, weight}, [x, weight, g, o](const Tensor& grad, const Tensor&) {
+    const int64_t c = g.c;
+    const float* pg = grad.data<float>();
+    const float* px = x.data<float>();
+    const float* pw = weight.data<float>();
+    Tensor gx = Tensor::Zeros(x.shape());
+    float* pgx = gx.data<float>();
+    // Weight gradient: one partial per batch element, summed in order afterwards (deterministic).
+    std::vector<float> partial(g.b * weight.numel(), 0.f);
+#pragma omp parallel for if (g.b * g.oh * g.ow * g.c * g.kh * g.kw > (1 << 15))
+    for (int64_t b = 0; b < g.b; ++b) {
+      float* pgw = partial.data() + b * weight.numel();
+      ForEachTap(g, o, b, [&](int64_t oi, int64_t ii, int64_t wi) {
+        for (int64_t ch = 0; ch < c; ++ch) {
+          pgx[ii * c + ch] += pg[oi * c + ch] * pw[wi * c + ch];
+          pgw[wi * c + ch] += pg[oi * c + ch] * px[ii * c + ch];
+        }
+      });
+    }
+    Tensor gw = Tensor::Zeros(weight.shape());
+    float* pgw = gw.data<float>();
+    for (int64_t b = 0; b < g.b; ++b) {
+      for (int64_t i = 0; i < weight.numel(); ++i) pgw[i] += partial[b * weight.numel() + i];
+    }
+    return std::vector<Tensor>{gx, gw};
+  });
+}
+
+Tensor DepthwiseConv1d(const Tensor& x, const Tensor& weight, const Conv1dOptions& o) {
+  CHECK(x.ndim() == 3 && weight.ndim() == 2) << "DepthwiseConv1d: x " << ShapeToString(x.shape()) << " and weight "
+                                             << ShapeToString(weight.shape()) << " must be [B, T, C] and [K, C]";
+  Conv2dOptions o2;
+  o2.stride_h = o.stride;
+  o2.dilation_h = o.dilation;
+  o2.pad_top = o.causal ? (weight.dim(0) - 1) * o.dilation : o.padding;
+  o2.pad_bottom = o.causal ? 0 : o.padding;
+  Tensor y = DepthwiseConv2d(Reshape(x, {x.dim(0), x.dim(1), 1, x.dim(2)}),
+                             Reshape(weight, {weight.dim(0), 1, weight.dim(1)}), o2);
+  return Reshape(y, {y.dim(0), y.dim(1), y.dim(3)});
+}
+
+namespace {
+Tensor Pointwise(const Tensor& y, const Tensor& pointwise, const Tensor& bias) {
+  Tensor out = MatMul(y, pointwise);
+  return bias.defined() ? BiasAdd(out, bias) : out;
+}
+}  // namespace
+
+Tensor SeparableConv2d(const Tensor& x, const Tensor& depthwise, const Tensor& pointwise, const Tensor& bias,
+                       const Conv2dOptions& options) {
+  return Pointwise(DepthwiseConv2d(x, depthwise, options), pointwise, bias);
+}
+
+Tensor SeparableConv1d(const Tensor& x, const Tensor& depthwise, const Tensor& pointwise, const Tensor& bias,
+                       const Conv1dOptions& options) {
+  return Pointwise(DepthwiseConv1d(x, depthwise, options), pointwise, bias);
+}
+
+}  // namespace onemodel::ops

@@ -1,0 +1,62 @@
+#include "core/ops/cross_entropy.h"
+
+#include <cmath>
+
+#include "core/autograd.h"
+#include "core/ops/axis.h"
+#include "core/ops/softmax.h"
+
+namespace onemodel::ops {
+
+Tensor CrossEntropy(const Tensor& logits, const Tensor& targets, float label_smoothing, int64_t ignore_index) {
+  CheckCpuF32("CrossEntropy", logits);
+  CheckIndices("CrossEntropy", targets);
+  CHECK(logits.ndim() == 2 && targets.shape() == Shape{logits.dim(0)})
+      << "CrossEntropy: logits " << ShapeToString(logits.shape()) << " and targets "
+      << ShapeToString(targets.shape()) << " must be [N, V] and [N]";
+  CHECK(label_smoothing >= 0.f && label_smoothing < 1.f) << "CrossEntropy: label_smoothing " << label_smoothing
+                                                         << " outside [0, 1)";
+  const int64_t rows = logits.dim(0), v = logits.dim(1);
+  const int64_t* pt = targets.data<int64_t>();
+  int64_t counted = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    if (pt[r] == ignore_index) continue;
+    CHECK(pt[r] >= 0 && pt[r] < v) << "CrossEntropy: target " << pt[r] << " at row " << r << " outside [0, " << v
+                                   << ")";
+    ++counted;
+  }
+  Tensor log_probs = Tensor::Empty(logits.shape());
+  const float* px = logits.data<float>();
+  float* plp = log_probs.data<float>();
+  double total = 0.0;
+#pragma omp parallel for reduction(+ : total) if (logits.numel() > (1 << 14))
+  for (int64_t r = 0; r < rows; ++r) {
+    if (pt[r] == ignore_index) continue;
+    LogSoftmaxRow(px + r * v, plp + r * v, v);
+    float mean_lp = 0.f;
+    for (int64_t j = 0; j < v; ++j) mean_lp += plp[r * v + j];
+    mean_lp /= v;
+    total += -(1.f - label_smoothing) * plp[r * v + pt[r]] - label_smoothing * mean_lp;
+  }
+  const float scale = counted > 0 ? 1.f / counted : 0.f;
+  Tensor out = Tensor::Scalar(static_cast<float>(total) * scale);
+  return Record(out, "CrossEntropy", {logits},
+                [targets, log_probs, label_smoothing, ignore_index, scale, rows, v](const Tensor& g, const Tensor&) {
+                  Tensor gx = Tensor::Zeros(log_probs.shape());
+                  const float upstream = g.item() * scale;
+                  const int64_t* pt = targets.data<int64_t>();
+                  const float* plp = log_probs.data<float>();
+                  float* pgx = gx.data<float>();
+                  const float uniform = label_smoothing / v;
+                  // d loss / d logits = softmax - target distribution.
+#pragma omp parallel for if (rows * v > (1 << 14))
+                  for (int64_t r = 0; r < rows; ++r) {
+                    if (pt[r] == ignore_index) continue;
+                    for (int64_t j = 0; j < v; ++j) pgx[r * v + j] = upstream * (std::exp(plp[r * v + j]) - uniform);
+                    pgx[r * v + pt[r]] -= upstream * (1.f - label_smoothing);
+                  }
+                  return std::vector<Tensor>{gx};
+                });
+}
+
+}  // namespace onemodel::ops

@@ -1,0 +1,38 @@
+// Elementwise ops. Binary ops broadcast over leading dims: one operand's shape must be a suffix of the
+// other's (a [B, T, D] tensor plus a [D] or [T, D] one, or a scalar).
+#ifndef ONEMODEL_CORE_OPS_ELEMENTWISE_H_
+#define ONEMODEL_CORE_OPS_ELEMENTWISE_H_
+
+#include "core/ops/unary_math.h"
+#include "core/tensor.h"
+
+namespace onemodel::ops {
+
+Tensor Add(const Tensor& a, const Tensor& b);
+Tensor Sub(const Tensor& a, const Tensor& b);
+Tensor Mul(const Tensor& a, const Tensor& b);
+Tensor Div(const Tensor& a, const Tensor& b);
+Tensor Scale(const Tensor& x, float factor);
+Tensor AddScalar(const Tensor& x, float value);
+// x [..., D] + bias [D].
+Tensor BiasAdd(const Tensor& x, const Tensor& bias);
+// Sums `x` over its leading dims down to `shape`, a suffix of x's shape (the adjoint of broadcasting).
+Tensor SumToShape(const Tensor& x, const Shape& shape);
+
+// Activations and pointwise functions; each runs on CPU and CUDA.
+Tensor Unary(const Tensor& x, UnaryKind kind);
+inline Tensor Relu(const Tensor& x) { return Unary(x, UnaryKind::kRelu); }
+inline Tensor Gelu(const Tensor& x) { return Unary(x, UnaryKind::kGelu); }
+inline Tensor Silu(const Tensor& x) { return Unary(x, UnaryKind::kSilu); }
+inline Tensor Cube(const Tensor& x) { return Unary(x, UnaryKind::kCube); }
+inline Tensor Softplus(const Tensor& x) { return Unary(x, UnaryKind::kSoftplus); }
+inline Tensor Sigmoid(const Tensor& x) { return Unary(x, UnaryKind::kSigmoid); }
+inline Tensor Tanh(const Tensor& x) { return Unary(x, UnaryKind::kTanh); }
+inline Tensor Exp(const Tensor& x) { return Unary(x, UnaryKind::kExp); }
+inline Tensor Log(const Tensor& x) { return Unary(x, UnaryKind::kLog); }
+// Standard normal CDF Φ(x) (the smooth load estimator of Shazeer et al.).
+inline Tensor NormalCdf(const Tensor& x) { return Unary(x, UnaryKind::kNormalCdf); }
+
+}  // namespace onemodel::ops
+
+#endif  // ONEMODEL_CORE_OPS_ELEMENTWISE_H_

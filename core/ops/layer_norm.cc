@@ -1,0 +1,85 @@
+#include "core/ops/layer_norm.h"
+
+#include <cmath>
+
+#include "core/autograd.h"
+#include "core/ops/axis.h"
+
+namespace onemodel::ops {
+
+Tensor LayerNorm(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps) {
+  CheckCpuF32("LayerNorm", x);
+  CheckCpuF32("LayerNorm", gamma);
+  CheckCpuF32("LayerNorm", beta);
+  const int64_t d = x.dim(-1);
+  CHECK(gamma.shape() == Shape{d} && beta.shape() == Shape{d})
+      << "LayerNorm: gamma " << ShapeToString(gamma.shape()) << " and beta " << ShapeToString(beta.shape())
+      << " must be [" << d << "] for input " << ShapeToString(x.shape());
+  const int64_t rows = d == 0 ? 0 : x.numel() / d;
+  Tensor out = Tensor::Empty(x.shape());
+  // Per-row mean and 1/std, kept for the backward pass.
+  Tensor stats = Tensor::Empty({rows, 2});
+  const float* px = x.data<float>();
+  const float* pgm = gamma.data<float>();
+  const float* pbt = beta.data<float>();
+  float* po = out.data<float>();
+  float* ps = stats.data<float>();
+#pragma omp parallel for if (x.numel() > (1 << 14))
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = px + r * d;
+    float mean = 0.f;
+    for (int64_t j = 0; j < d; ++j) mean += xr[j];
+    mean /= d;
+    float var = 0.f;
+    for (int64_t j = 0; j < d; ++j) var += (xr[j] - mean) * (xr[j] - mean);
+    const float rstd = 1.f / std::sqrt(var / d + eps);
+    for (int64_t j = 0; j < d; ++j) po[r * d + j] = (xr[j] - mean) * rstd * pgm[j] + pbt[j];
+    ps[2 * r] = mean;
+    ps[2 * r + 1] = rstd;
+  }
+  return Record(out, "LayerNorm", {x, gamma, beta}, [x, gamma, beta, stats, d, rows](const Tensor& g, const Tensor&) {
+    Tensor gx = Tensor::Empty(x.shape());
+    Tensor ggamma = Tensor::Zeros({d});
+    Tensor gbeta = Tensor::Zeros({d});
+    const float* px = x.data<float>();
+    const float* pg = g.data<float>();
+    const float* pgm = gamma.data<float>();
+    const float* ps = stats.data<float>();
+    float* pgx = gx.data<float>();
+    // dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = g * gamma.
+#pragma omp parallel for if (x.numel() > (1 << 14))
+    for (int64_t r = 0; r < rows; ++r) {
+      const float mean = ps[2 * r], rstd = ps[2 * r + 1];
+      float sum_dxhat = 0.f, sum_dxhat_xhat = 0.f;
+      for (int64_t j = 0; j < d; ++j) {
+        const float xhat = (px[r * d + j] - mean) * rstd;
+        const float dxhat = pg[r * d + j] * pgm[j];
+        sum_dxhat += dxhat;
+        sum_dxhat_xhat += dxhat * xhat;
+      }
+      sum_dxhat /= d;
+      sum_dxhat_xhat /= d;
+      for (int64_t j = 0; j < d; ++j) {
+        const float xhat = (px[r * d + j] - mean) * rstd;
+        pgx[r * d + j] = rstd * (pg[r * d + j] * pgm[j] - sum_dxhat - xhat * sum_dxhat_xhat);
+      }
+    }
+    // Parameter gradients: parallel over columns so each is summed by one thread, in row order.
+    float* pgg = ggamma.data<float>();
+    float* pgb = gbeta.data<float>();
+#pragma omp parallel for if (x.numel() > (1 << 14))
+    for (int64_t j = 0; j < d; ++j) {
+      float sg = 0.f, sb = 0.f;
+      for (int64_t r = 0; r < rows; ++r) {
+        const float xhat = (px[r * d + j] - ps[2 * r]) * ps[2 * r + 1];
+        sg += pg[r * d + j] * xhat;
+        sb += pg[r * d + j];
+      }
+      pgg[j] = sg;
+      pgb[j] = sb;
+    }
+    return std::vector<Tensor>{gx, ggamma, gbeta};
+  });
+}
+
+}  // namespace onemodel::ops

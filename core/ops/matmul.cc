@@ -1,0 +1,98 @@
+#include "core/ops/matmul.h"
+
+#include <cblas.h>
+
+#include "core/autograd.h"
+
+namespace onemodel::ops {
+namespace {
+
+struct GemmDims {
+  int64_t batch, m, n, k;
+};
+
+// Checks shapes of op(a) op(b) over the last two dims and returns the problem size.
+GemmDims ResolveDims(const char* op, const Tensor& a, const Tensor& b, bool trans_a, bool trans_b, int batch_dims) {
+  for (const Tensor* t : {&a, &b}) {
+    CHECK(t->dtype() == DType::kF32 && t->device().is_cpu())
+        << op << ": expects f32 CPU tensors, got " << DTypeName(t->dtype()) << " on " << t->device().ToString();
+  }
+  const int64_t a_rows = a.dim(-2), a_cols = a.dim(-1);
+  const int64_t b_rows = b.dim(-2), b_cols = b.dim(-1);
+  GemmDims d;
+  d.m = trans_a ? a_cols : a_rows;
+  d.k = trans_a ? a_rows : a_cols;
+  d.n = trans_b ? b_rows : b_cols;
+  const int64_t kb = trans_b ? b_cols : b_rows;
+  CHECK_EQ(d.k, kb) << op << ": inner dims differ: " << ShapeToString(a.shape()) << (trans_a ? "^T" : "")
+                    << " x " << ShapeToString(b.shape()) << (trans_b ? "^T" : "");
+  d.batch = batch_dims ? a.dim(0) : 1;
+  return d;
+}
+
+}  // namespace
+
+void Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+          const float* b, float beta, float* c) {
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    for (int64_t i = 0; i < m * n; ++i) c[i] = beta == 0.f ? 0.f : beta * c[i];
+    return;
+  }
+  const int64_t lda = trans_a ? m : k;
+  const int64_t ldb = trans_b ? k : n;
+  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, m, n, k,
+              alpha, a, lda, b, ldb, beta, c, n);
+}
+
+Tensor MatMul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
+  CHECK(a.ndim() >= 2 && b.ndim() == 2) << "MatMul: needs a [..., M, K] and b 2-D, got "
+                                        << ShapeToString(a.shape()) << " x " << ShapeToString(b.shape());
+  CHECK(!trans_a || a.ndim() == 2) << "MatMul: trans_a needs a 2-D a, got " << ShapeToString(a.shape());
+  // Fold leading dims of a into M.
+  const Tensor a2 = a.View({-1, a.dim(-1)});
+  GemmDims d = ResolveDims("MatMul", a2, b, trans_a, trans_b, 0);
+  Shape out_shape(a.shape().begin(), a.shape().end() - 1);  // [..., M]
+  if (trans_a) out_shape.back() = d.m;
+  out_shape.push_back(d.n);
+  Tensor out = Tensor::Empty(out_shape);
+  Gemm(trans_a, trans_b, d.m, d.n, d.k, 1.f, a.data<float>(), b.data<float>(), 0.f, out.data<float>());
+  return Record(out, "MatMul", {a, b}, [a, b, trans_a, trans_b](const Tensor& g, const Tensor&) {
+    const Tensor a2 = a.View({-1, a.dim(-1)});
+    const Tensor g2 = g.View({-1, g.dim(-1)});
+    Tensor ga, gb;
+    // C = op(A) op(B): dop(A) = dC op(B)^T, dop(B) = op(A)^T dC, then undo the op on each side.
+    if (a.requires_grad()) {
+      ga = trans_a ? MatMul(b, g2, trans_b, true) : MatMul(g2, b, false, !trans_b);
+      ga = ga.View(a.shape());
+    }
+    if (b.requires_grad()) gb = trans_b ? MatMul(g2, a2, true, trans_a) : MatMul(a2, g2, !trans_a, false);
+    return std::vector<Tensor>{ga, gb};
+  });
+}
+
+Tensor BatchedMatMul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
+  CHECK(a.ndim() == 3 && b.ndim() == 3 && a.dim(0) == b.dim(0))
+      << "BatchedMatMul: needs [B, M, K] x [B, K, N], got " << ShapeToString(a.shape()) << " x "
+      << ShapeToString(b.shape());
+  GemmDims d = ResolveDims("BatchedMatMul", a, b, trans_a, trans_b, 1);
+  Tensor out = Tensor::Empty({d.batch, d.m, d.n});
+  const float* pa = a.data<float>();
+  const float* pb = b.data<float>();
+  float* po = out.data<float>();
+  for (int64_t i = 0; i < d.batch; ++i) {
+    Gemm(trans_a, trans_b, d.m, d.n, d.k, 1.f, pa + i * d.m * d.k, pb + i * d.k * d.n, 0.f, po + i * d.m * d.n);
+  }
+  return Record(out, "BatchedMatMul", {a, b}, [a, b, trans_a, trans_b](const Tensor& g, const Tensor&) {
+    Tensor ga, gb;
+    if (a.requires_grad()) {
+      ga = trans_a ? BatchedMatMul(b, g, trans_b, true) : BatchedMatMul(g, b, false, !trans_b);
+    }
+    if (b.requires_grad()) {
+      gb = trans_b ? BatchedMatMul(g, a, true, trans_a) : BatchedMatMul(a, g, !trans_a, false);
+    }
+    return std::vector<Tensor>{ga, gb};
+  });
+}
+
+}  // namespace onemodel::ops

@@ -1,0 +1,24 @@
+// Matrix products through OpenBLAS. Transposes are flags passed to sgemm, never copies.
+#ifndef ONEMODEL_CORE_OPS_MATMUL_H_
+#define ONEMODEL_CORE_OPS_MATMUL_H_
+
+#include <cstdint>
+
+#include "core/tensor.h"
+
+namespace onemodel::ops {
+
+// C[M,N] = alpha * op(A) op(B) + beta * C, row-major, op(X) = X or X^T (raw sgemm, no autograd).
+void Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+          const float* b, float beta, float* c);
+
+// a [..., M, K] (or [K, M] with trans_a, 2-D only) times b [K, N] (or [N, K] with trans_b) -> [..., M, N].
+// Leading dims of `a` fold into M, so a [B, T, D] activation times a [D, F] weight is one GEMM.
+Tensor MatMul(const Tensor& a, const Tensor& b, bool trans_a = false, bool trans_b = false);
+
+// a [B, M, K] times b [B, K, N], with per-operand transposes of the last two dims -> [B, M, N].
+Tensor BatchedMatMul(const Tensor& a, const Tensor& b, bool trans_a = false, bool trans_b = false);
+
+}  // namespace onemodel::ops
+
+#endif  // ONEMODEL_CORE_OPS_MATMUL_H_

@@ -1,0 +1,90 @@
+#include "core/ops/reduce.h"
+
+#include <limits>
+
+#include "core/autograd.h"
+#include "core/ops/axis.h"
+#include "core/ops/shape.h"
+
+namespace onemodel::ops {
+namespace {
+
+// Repeats g (shape [outer, inner] after reduction) along the reduced axis, times `factor`.
+Tensor ExpandAlong(const Tensor& g, const Shape& shape, const AxisSplit& s, float factor) {
+  Tensor out = Tensor::Empty(shape);
+  const float* pg = g.data<float>();
+  float* po = out.data<float>();
+#pragma omp parallel for if (s.outer * s.n * s.inner > (1 << 15))
+  for (int64_t o = 0; o < s.outer; ++o) {
+    for (int64_t j = 0; j < s.n; ++j) {
+      for (int64_t i = 0; i < s.inner; ++i) po[(o * s.n + j) * s.inner + i] = factor * pg[o * s.inner + i];
+    }
+  }
+  return out;
+}
+
+Tensor SumScaled(const char* op, const Tensor& x, int axis, bool keepdim, bool mean) {
+  CheckCpuF32(op, x);
+  const AxisSplit s = SplitAt(op, x.shape(), axis);
+  const float factor = mean ? 1.f / static_cast<float>(s.n) : 1.f;
+  Tensor out = Tensor::Empty(ReducedShape(x.shape(), s.axis, keepdim));
+  const float* px = x.data<float>();
+  float* po = out.data<float>();
+#pragma omp parallel for if (x.numel() > (1 << 15))
+  for (int64_t o = 0; o < s.outer; ++o) {
+    for (int64_t i = 0; i < s.inner; ++i) {
+      float acc = 0.f;
+      for (int64_t j = 0; j < s.n; ++j) acc += px[(o * s.n + j) * s.inner + i];
+      po[o * s.inner + i] = acc * factor;
+    }
+  }
+  return Record(out, op, {x}, [x, s, factor](const Tensor& g, const Tensor&) {
+    return std::vector<Tensor>{ExpandAlong(g, x.shape(), s, factor)};
+  });
+}
+
+}  // namespace
+
+Tensor Sum(const Tensor& x, int axis, bool keepdim) { return SumScaled("Sum", x, axis, keepdim, false); }
+
+Tensor Mean(const Tensor& x, int axis, bool keepdim) { return SumScaled("Mean", x, axis, keepdim, true); }
+
+Tensor SumAll(const Tensor& x) { return Sum(Reshape(x, {-1}), 0); }
+
+Tensor MeanAll(const Tensor& x) { return Mean(Reshape(x, {-1}), 0); }
+
+Tensor Max(const Tensor& x, int axis, bool keepdim) {
+  CheckCpuF32("Max", x);
+  const AxisSplit s = SplitAt("Max", x.shape(), axis);
+  CHECK_GT(s.n, 0) << "Max: empty axis in shape " << ShapeToString(x.shape());
+  Tensor out = Tensor::Empty(ReducedShape(x.shape(), s.axis, keepdim));
+  auto argmax = std::make_shared<std::vector<int64_t>>(s.outer * s.inner);
+  const float* px = x.data<float>();
+  float* po = out.data<float>();
+#pragma omp parallel for if (x.numel() > (1 << 15))
+  for (int64_t o = 0; o < s.outer; ++o) {
+    for (int64_t i = 0; i < s.inner; ++i) {
+      float best = -std::numeric_limits<float>::infinity();
+      int64_t best_j = 0;
+      for (int64_t j = 0; j < s.n; ++j) {
+        const float v = px[(o * s.n + j) * s.inner + i];
+        if (v > best) best = v, best_j = j;
+      }
+      po[o * s.inner + i] = best;
+      (*argmax)[o * s.inner + i] = best_j;
+    }
+  }
+  return Record(out, "Max", {x}, [x, s, argmax](const Tensor& g, const Tensor&) {
+    Tensor gx = Tensor::Zeros(x.shape());
+    const float* pg = g.data<float>();
+    float* pgx = gx.data<float>();
+    for (int64_t o = 0; o < s.outer; ++o) {
+      for (int64_t i = 0; i < s.inner; ++i) {
+        pgx[(o * s.n + (*argmax)[o * s.inner + i]) * s.inner + i] = pg[o * s.inner + i];
+      }
+    }
+    return std::vector<Tensor>{gx};
+  });
+}
+
+}  // namespace onemodel::ops

@@ -1,0 +1,136 @@
+#include "core/ops/shape.h"
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "core/autograd.h"
+#include "core/ops/axis.h"
+
+namespace onemodel::ops {
+
+Tensor Reshape(const Tensor& x, const Shape& shape) {
+  return Record(x.View(shape), "Reshape", {x}, [x](const Tensor& g, const Tensor&) {
+    return std::vector<Tensor>{g.View(x.shape())};
+  });
+}
+
+Tensor Slice(const Tensor& x, int64_t begin, int64_t end) {
+  return Record(x.Narrow(begin, end), "Slice", {x}, [x, begin, end](const Tensor& g, const Tensor&) {
+    Tensor gx = Tensor::Zeros(x.shape());
+    gx.Narrow(begin, end).CopyFrom(g);
+    return std::vector<Tensor>{gx};
+  });
+}
+
+Tensor Narrow(const Tensor& x, int axis, int64_t begin, int64_t end) {
+  const AxisSplit s = SplitAt("Narrow", x.shape(), axis);
+  CHECK(0 <= begin && begin <= end && end <= s.n)
+      << "Narrow: [" << begin << ", " << end << ") out of range on axis " << axis << " of "
+      << ShapeToString(x.shape());
+  if (s.outer == 1) {  // leading dim (after size-1 dims): a view of contiguous rows
+    return Reshape(Slice(Reshape(x, {s.n, s.inner}), begin, end), [&] {
+      Shape out = x.shape();
+      out[s.axis] = end - begin;
+      return out;
+    }());
+  }
+  return Split(x, {begin, end - begin, s.n - end}, axis)[1];
+}
+
+Tensor Concat(const std::vector<Tensor>& xs, int axis) {
+  CHECK(!xs.empty()) << "Concat: no inputs";
+  const AxisSplit first = SplitAt("Concat", xs[0].shape(), axis);
+  Shape out_shape = xs[0].shape();
+  int64_t total = 0;
+  for (const Tensor& t : xs) {
+    CheckCpuF32("Concat", t);
+    Shape probe = t.shape();
+    CHECK(probe.size() == out_shape.size()) << "Concat: ranks differ: " << ShapeToString(xs[0].shape()) << " vs "
+                                            << ShapeToString(t.shape());
+    probe[first.axis] = out_shape[first.axis];
+    CHECK(probe == out_shape) << "Concat: shapes " << ShapeToString(xs[0].shape()) << " and "
+                              << ShapeToString(t.shape()) << " differ off axis " << axis;
+    total += t.dim(first.axis);
+  }
+  out_shape[first.axis] = total;
+  Tensor out = Tensor::Empty(out_shape);
+  float* po = out.data<float>();
+  int64_t offset = 0;
+  for (const Tensor& t : xs) {
+    const int64_t width = t.dim(first.axis) * first.inner;
+    const float* pt = t.data<float>();
+    for (int64_t o = 0; o < first.outer; ++o) {
+      std::memcpy(po + o * total * first.inner + offset, pt + o * width, width * sizeof(float));
+    }
+    offset += width;
+  }
+  std::vector<int64_t> sizes;
+  for (const Tensor& t : xs) sizes.push_back(t.dim(first.axis));
+  return Record(out, "Concat", xs, [sizes, axis](const Tensor& g, const Tensor&) {
+    return Split(g, sizes, axis);
+  });
+}
+
+std::vector<Tensor> Split(const Tensor& x, const std::vector<int64_t>& sizes, int axis) {
+  CheckCpuF32("Split", x);
+  const AxisSplit s = SplitAt("Split", x.shape(), axis);
+  int64_t sum = 0;
+  for (int64_t n : sizes) sum += n;
+  CHECK_EQ(sum, s.n) << "Split: sizes add up to " << sum << ", axis " << axis << " of "
+                     << ShapeToString(x.shape()) << " has " << s.n;
+  std::vector<Tensor> outs;
+  int64_t offset = 0;
+  const float* px = x.data<float>();
+  for (size_t k = 0; k < sizes.size(); ++k) {
+    Shape shape = x.shape();
+    shape[s.axis] = sizes[k];
+    Tensor part = Tensor::Empty(shape);
+    const int64_t width = sizes[k] * s.inner;
+    float* pp = part.data<float>();
+    for (int64_t o = 0; o < s.outer; ++o) {
+      std::memcpy(pp + o * width, px + o * s.n * s.inner + offset, width * sizeof(float));
+    }
+    // Each piece's gradient lands in its own columns of a zero tensor of x's shape.
+    outs.push_back(Record(part, "Split", {x}, [x, s, offset, width](const Tensor& g, const Tensor&) {
+      Tensor gx = Tensor::Zeros(x.shape());
+      float* pgx = gx.data<float>();
+      const float* pg = g.data<float>();
+      for (int64_t o = 0; o < s.outer; ++o) {
+        std::memcpy(pgx + o * s.n * s.inner + offset, pg + o * width, width * sizeof(float));
+      }
+      return std::vector<Tensor>{gx};
+    }));
+    offset += width;
+  }
+  return outs;
+}
+
+Tensor TransposeLast2(const Tensor& x) {
+  CheckCpuF32("TransposeLast2", x);
+  CHECK_GE(x.ndim(), 2) << "TransposeLast2: needs 2+ dims, got " << ShapeToString(x.shape());
+  const int64_t rows = x.dim(-2), cols = x.dim(-1);
+  const int64_t batch = rows * cols == 0 ? 0 : x.numel() / (rows * cols);
+  Shape shape = x.shape();
+  std::swap(shape[shape.size() - 1], shape[shape.size() - 2]);
+  Tensor out = Tensor::Empty(shape);
+  const float* px = x.data<float>();
+  float* po = out.data<float>();
+  constexpr int64_t kTile = 32;  // cache-blocked
+#pragma omp parallel for collapse(2) if (x.numel() > (1 << 15))
+  for (int64_t b = 0; b < batch; ++b) {
+    for (int64_t r0 = 0; r0 < rows; r0 += kTile) {
+      for (int64_t c0 = 0; c0 < cols; c0 += kTile) {
+        for (int64_t r = r0; r < std::min(rows, r0 + kTile); ++r) {
+          for (int64_t c = c0; c < std::min(cols, c0 + kTile); ++c) {
+            po[b * rows * cols + c * rows + r] = px[b * rows * cols + r * cols + c];
+          }
+        }
+      }
+    }
+  }
+  return Record(out, "TransposeLast2", {x}, [](const Tensor& g, const Tensor&) {
+    return std::vector<Tensor>{TransposeLast2(g)};
+  });
+}
+
+}  // namespace onemodel::ops

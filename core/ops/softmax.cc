@@ -1,0 +1,90 @@
+#include "core/ops/softmax.h"
+
+#include <cmath>
+
+#include "core/autograd.h"
+#include "core/ops/axis.h"
+
+namespace onemodel::ops {
+namespace {
+
+float RowMax(const float* in, int64_t n) {
+  float m = -INFINITY;
+  for (int64_t j = 0; j < n; ++j) m = std::max(m, in[j]);
+  return m;
+}
+
+// Runs fn(row_index) for every row of a [rows, n] view, in parallel when the work is large.
+template <typename Fn>
+void ForEachRow(int64_t rows, int64_t n, Fn fn) {
+#pragma omp parallel for if (rows * n > (1 << 14))
+  for (int64_t r = 0; r < rows; ++r) fn(r);
+}
+
+}  // namespace
+
+void LogSoftmaxRow(const float* in, float* out, int64_t n) {
+  const float m = RowMax(in, n);
+  float sum = 0.f;
+  for (int64_t j = 0; j < n; ++j) sum += std::exp(in[j] - m);
+  const float log_z = m + std::log(sum);
+  for (int64_t j = 0; j < n; ++j) out[j] = in[j] - log_z;
+}
+
+Tensor Softmax(const Tensor& x) {
+  CheckCpuF32("Softmax", x);
+  const int64_t n = x.ndim() == 0 ? 1 : x.dim(-1);
+  const int64_t rows = n == 0 ? 0 : x.numel() / n;
+  Tensor out = Tensor::Empty(x.shape());
+  const float* px = x.data<float>();
+  float* po = out.data<float>();
+  ForEachRow(rows, n, [&](int64_t r) {
+    const float* in = px + r * n;
+    float* o = po + r * n;
+    const float m = RowMax(in, n);
+    float sum = 0.f;
+    for (int64_t j = 0; j < n; ++j) sum += (o[j] = std::exp(in[j] - m));
+    const float inv = 1.f / sum;
+    for (int64_t j = 0; j < n; ++j) o[j] *= inv;
+  });
+  return Record(out, "Softmax", {x}, [n, rows](const Tensor& g, const Tensor& y) {
+    Tensor gx = Tensor::Empty(y.shape());
+    const float* pg = g.data<float>();
+    const float* py = y.data<float>();
+    float* pgx = gx.data<float>();
+    // dx = y * (g - <g, y>)
+    ForEachRow(rows, n, [&](int64_t r) {
+      const float* gr = pg + r * n;
+      const float* yr = py + r * n;
+      float dot = 0.f;
+      for (int64_t j = 0; j < n; ++j) dot += gr[j] * yr[j];
+      for (int64_t j = 0; j < n; ++j) pgx[r * n + j] = yr[j] * (gr[j] - dot);
+    });
+    return std::vector<Tensor>{gx};
+  });
+}
+
+Tensor LogSoftmax(const Tensor& x) {
+  CheckCpuF32("LogSoftmax", x);
+  const int64_t n = x.ndim() == 0 ? 1 : x.dim(-1);
+  const int64_t rows = n == 0 ? 0 : x.numel() / n;
+  Tensor out = Tensor::Empty(x.shape());
+  const float* px = x.data<float>();
+  float* po = out.data<float>();
+  ForEachRow(rows, n, [&](int64_t r) { LogSoftmaxRow(px + r * n, po + r * n, n); });
+  return Record(out, "LogSoftmax", {x}, [n, rows](const Tensor& g, const Tensor& y) {
+    Tensor gx = Tensor::Empty(y.shape());
+    const float* pg = g.data<float>();
+    const float* py = y.data<float>();
+    float* pgx = gx.data<float>();
+    // dx = g - softmax * sum(g)
+    ForEachRow(rows, n, [&](int64_t r) {
+      float sum = 0.f;
+      for (int64_t j = 0; j < n; ++j) sum += pg[r * n + j];
+      for (int64_t j = 0; j < n; ++j) pgx[r * n + j] = pg[r * n + j] - std::exp(py[r * n + j]) * sum;
+    });
+    return std::vector<Tensor>{gx};
+  });
+}
+
+}  // namespace onemodel::ops

@@ -1,0 +1,142 @@
+#include "core/optim.h"
+
+#include <cmath>
+
+#include "core/autograd.h"
+
+namespace onemodel {
+namespace {
+std::vector<Tensor> ZerosLike(const NamedTensors& params) {
+  std::vector<Tensor> out;
+  for (const auto& [_, p] : params) out.push_back(Tensor::Zeros(p.shape()));
+  return out;
+}
+
+NamedTensors NameState(const char* kind, const NamedTensors& params, const std::vector<Tensor>& state) {
+  NamedTensors out;
+  for (size_t i = 0; i < params.size(); ++i) out.emplace_back(std::string(kind) + "." + params[i].first, state[i]);
+  return out;
+}
+}  // namespace
+
+void Optimizer::ZeroGrad() {
+  for (auto& [_, p] : params_) p.ZeroGrad();
+}
+
+Sgd::Sgd(NamedTensors params, SgdOptions options)
+    : Optimizer(std::move(params)), options_(options), velocity_(ZerosLike(params_)) {
+  CHECK(options.momentum >= 0.f && options.weight_decay >= 0.f) << "Sgd: momentum and weight_decay must be >= 0";
+  CHECK(!options.nesterov || options.momentum > 0.f) << "Sgd: Nesterov needs momentum > 0";
+}
+
+void Sgd::Step(float lr) {
+  NoGradScope no_grad;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    Tensor& p = params_[i].second;
+    if (!p.grad().defined()) continue;
+    float* w = p.data<float>();
+    const float* g = p.grad().data<float>();
+    float* v = velocity_[i].data<float>();
+    const SgdOptions o = options_;
+    const int64_t n = p.numel();
+#pragma omp parallel for if (n > (1 << 15))
+    for (int64_t j = 0; j < n; ++j) {
+      float d = g[j] + o.weight_decay * w[j];
+      if (o.momentum > 0.f) {
+        v[j] = o.momentum * v[j] + d;  // PyTorch's convention (no dampening)
+        d = o.nesterov ? d + o.momentum * v[j] : v[j];
+      }
+      w[j] -= lr * d;
+    }
+  }
+}
+
+NamedTensors Sgd::State() const { return NameState("sgd.velocity", params_, velocity_); }
+
+Adam::Adam(NamedTensors params, AdamOptions options)
+    : Optimizer(std::move(params)),
+      options_(options),
+      m_(ZerosLike(params_)),
+      v_(ZerosLike(params_)),
+      step_(Tensor::Scalar(0.f)) {
+  CHECK(options.beta1 >= 0.f && options.beta1 < 1.f && options.beta2 >= 0.f && options.beta2 < 1.f)
+      << "Adam: betas must be in [0, 1)";
+  CHECK(options.eps > 0.f && options.weight_decay >= 0.f) << "Adam: eps must be > 0 and weight_decay >= 0";
+}
+
+void Adam::Step(float lr) {
+  NoGradScope no_grad;
+  const float t = (step_.data<float>()[0] += 1.f);
+  const AdamOptions o = options_;
+  const float bias1 = 1.f - std::pow(o.beta1, t);
+  const float bias2 = 1.f - std::pow(o.beta2, t);
+  for (size_t i = 0; i < params_.size(); ++i) {
+    Tensor& p = params_[i].second;
+    if (!p.grad().defined()) continue;
+    float* w = p.data<float>();
+    const float* g = p.grad().data<float>();
+    float* m = m_[i].data<float>();
+    float* v = v_[i].data<float>();
+    const int64_t n = p.numel();
+#pragma omp parallel for if (n > (1 << 15))
+    for (int64_t j = 0; j < n; ++j) {
+      float gj = g[j];
+      if (o.decoupled_weight_decay) {
+        w[j] -= lr * o.weight_decay * w[j];
+      } else {
+        gj += o.weight_decay * w[j];
+      }
+      m[j] = o.beta1 * m[j] + (1.f - o.beta1) * gj;
+      v[j] = o.beta2 * v[j] + (1.f - o.beta2) * gj * gj;
+      w[j] -= lr * (m[j] / bias1) / (std::sqrt(v[j] / bias2) + o.eps);
+    }
+  }
+}
+
+NamedTensors Adam::State() const {
+  NamedTensors out = NameState("adam.m", params_, m_);
+  NamedTensors v = NameState("adam.v", params_, v_);
+  out.insert(out.end(), v.begin(), v.end());
+  out.emplace_back("adam.step", step_);
+  return out;
+}
+
+float ClipGradNorm(const std::vector<Tensor>& params, float max_norm) {
+  CHECK_GT(max_norm, 0.f) << "ClipGradNorm: max_norm must be > 0";
+  double sum = 0.0;
+  for (const Tensor& p : params) {
+    if (!p.grad().defined()) continue;
+    const float* g = p.grad().data<float>();
+    for (int64_t j = 0; j < p.numel(); ++j) sum += static_cast<double>(g[j]) * g[j];
+  }
+  const float norm = static_cast<float>(std::sqrt(sum));
+  if (norm > max_norm) {
+    const float scale = max_norm / (norm + 1e-6f);
+    for (const Tensor& p : params) {
+      if (!p.grad().defined()) continue;
+      float* g = p.grad().data<float>();
+      for (int64_t j = 0; j < p.numel(); ++j) g[j] *= scale;
+    }
+  }
+  return norm;
+}
+
+float LrSchedule::At(int64_t step) const {
+  const float s = static_cast<float>(std::max<int64_t>(step, 1));
+  if (warmup_steps > 0 && step <= warmup_steps) return peak_lr * s / warmup_steps;
+  switch (kind) {
+    case Kind::kConstant:
+      return peak_lr;
+    case Kind::kWarmupRsqrt:
+      return peak_lr * std::sqrt(static_cast<float>(std::max<int64_t>(warmup_steps, 1)) / s);
+    case Kind::kCosine: {
+      const int64_t span = std::max<int64_t>(total_steps - warmup_steps, 1);
+      const float progress = std::min(1.f, static_cast<float>(step - warmup_steps) / span);
+      const float cosine = 0.5f * (1.f + std::cos(3.14159265358979f * progress));
+      return peak_lr * (min_lr_ratio + (1.f - min_lr_ratio) * cosine);
+    }
+  }
+  return peak_lr;
+}
+
+}  // namespace onemodel
