@@ -15,6 +15,28 @@ bool GradModeEnabled() { return grad_mode_enabled; }
 NoGradScope::NoGradScope() : previous_(grad_mode_enabled) { grad_mode_enabled = false; }
 NoGradScope::~NoGradScope() { grad_mode_enabled = previous_; }
 
+Node::~Node() {
+  // Destroying a chain recursively (tensor -> node -> input tensor -> node ...) would use stack depth
+  // proportional to its length. Instead, steal each input's node when nothing else holds the input, and
+  // free the stolen nodes from a worklist. The backward closure goes first: it holds copies of the inputs.
+  std::vector<std::shared_ptr<Node>> pending;
+  auto steal = [&pending](Node& node) {
+    node.backward = nullptr;
+    for (Tensor& t : node.inputs) {
+      if (t.defined() && t.impl_ptr().use_count() == 1 && t.impl()->grad_fn.use_count() == 1) {
+        pending.push_back(std::move(t.impl()->grad_fn));
+      }
+    }
+    node.inputs.clear();
+  };
+  steal(*this);
+  while (!pending.empty()) {
+    std::shared_ptr<Node> node = std::move(pending.back());
+    pending.pop_back();
+    steal(*node);
+  }
+}
+
 Tensor Record(Tensor out, const char* op, std::vector<Tensor> inputs, BackwardFn backward) {
   if (!grad_mode_enabled) return out;
   bool any = false;

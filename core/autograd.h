@@ -21,6 +21,8 @@ struct Node {
   std::string op;
   std::vector<Tensor> inputs;
   BackwardFn backward;
+  // Frees the graph behind this node iteratively, so a long chain cannot overflow the stack.
+  ~Node();
 };
 
 // Attaches a node to `out` when grad mode is on and some input requires grad; returns `out`.

@@ -1,0 +1,106 @@
+// Engine benchmark: matmul against raw cblas_sgemm (2048^3, same run), and forward + backward time and
+// achieved bandwidth of layer norm, softmax and gelu at 4096 x 512, with memcpy bandwidth as reference.
+// Run: bazel run -c opt //core:ops_bench   (threads: OMP_NUM_THREADS, default all cores)
+#include <cblas.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+#include "core/autograd.h"
+#include "core/ops/ops.h"
+#include "core/rng.h"
+
+namespace onemodel {
+namespace {
+
+// Best wall time of `reps` runs after one warm-up, in seconds.
+double BestSeconds(int reps, const std::function<void()>& fn) {
+  fn();
+  double best = 1e30;
+  for (int i = 0; i < reps; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    fn();
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return best;
+}
+
+struct BandwidthResult {
+  double fwd_ms, bwd_ms, fwd_gbps, bwd_gbps;
+};
+
+// Times the op's forward, and its backward node alone. Bytes are the minimum each pass must move:
+// forward reads `fwd_tensors_read` tensors of the input size and writes one; backward reads
+// `bwd_tensors_read` and writes one (the input gradient; parameter gradients are negligible).
+BandwidthResult TimeOp(const std::function<Tensor(const Tensor&)>& op, const Tensor& x, int fwd_tensors_read,
+                       int bwd_tensors_read) {
+  Tensor leaf = x.Clone().set_requires_grad(true);
+  const Tensor grad = RandomNormal(x.shape(), RngKey{7});
+  Tensor y;
+  const double fwd = BestSeconds(20, [&] { y = op(leaf); });
+  const double bwd = BestSeconds(20, [&] { y.grad_fn()->backward(grad, y); });
+  const double bytes = static_cast<double>(x.nbytes());
+  return {fwd * 1e3, bwd * 1e3, bytes * (fwd_tensors_read + 1) / fwd / 1e9, bytes * (bwd_tensors_read + 1) / bwd / 1e9};
+}
+
+void Run() {
+  const int threads = omp_get_max_threads();
+  std::printf("threads: %d (OpenMP and OpenBLAS share one pool: %s)\n", threads, openblas_get_config());
+
+  // GEMM: 2048^3.
+  const int64_t n = 2048;
+  const Tensor a = RandomNormal({n, n}, RngKey{1});
+  const Tensor b = RandomNormal({n, n}, RngKey{2});
+  Tensor c = Tensor::Empty({n, n});
+  const double flops = 2.0 * n * n * n;
+  const double raw = BestSeconds(5, [&] {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.f, a.data<float>(), n, b.data<float>(), n,
+                0.f, c.data<float>(), n);
+  });
+  const double ours = BestSeconds(5, [&] { c = ops::MatMul(a, b); });
+  const double ours_tt = BestSeconds(5, [&] { c = ops::MatMul(a, b, true, true); });
+  const double sgemm_gflops = flops / raw / 1e9, ours_gflops = flops / ours / 1e9;
+  std::printf("gemm 2048^3: raw cblas_sgemm %.1f GFLOP/s, ops::MatMul %.1f GFLOP/s (ratio %.3f), "
+              "MatMul(a^T, b^T) %.1f GFLOP/s\n",
+              sgemm_gflops, ours_gflops, ours_gflops / sgemm_gflops, flops / ours_tt / 1e9);
+
+  // Bandwidth reference: memcpy of the same 4096 x 512 f32 tensor.
+  const Tensor x = RandomNormal({4096, 512}, RngKey{3});
+  Tensor dst = Tensor::Empty(x.shape());
+  const double copy = BestSeconds(20, [&] { std::memcpy(dst.raw_data(), x.raw_data(), x.nbytes()); });
+  const double memcpy_gbps = 2.0 * x.nbytes() / copy / 1e9;
+  std::printf("memcpy 4096x512 f32: %.1f GB/s (read + write)\n", memcpy_gbps);
+
+  const Tensor gamma = Tensor::Full({512}, 1.f), beta = Tensor::Zeros({512});
+  const BandwidthResult ln = TimeOp([&](const Tensor& t) { return ops::LayerNorm(t, gamma, beta); }, x, 1, 2);
+  const BandwidthResult sm = TimeOp([](const Tensor& t) { return ops::Softmax(t); }, x, 1, 2);
+  const BandwidthResult ge = TimeOp([](const Tensor& t) { return ops::Gelu(t); }, x, 1, 3);
+  for (const auto& [name, r] : {std::make_pair("layer_norm", ln), std::make_pair("softmax", sm),
+                                std::make_pair("gelu", ge)}) {
+    std::printf("%-10s 4096x512: forward %.3f ms (%.1f GB/s, %.2f of memcpy), backward %.3f ms (%.1f GB/s, %.2f of memcpy)\n",
+                name, r.fwd_ms, r.fwd_gbps, r.fwd_gbps / memcpy_gbps, r.bwd_ms, r.bwd_gbps, r.bwd_gbps / memcpy_gbps);
+  }
+  std::printf(
+      "BENCH ops gemm_ratio=%.3f gemm_gflops=%.1f sgemm_gflops=%.1f memcpy_gbps=%.1f "
+      "layer_norm_fwd_ms=%.3f layer_norm_bwd_ms=%.3f layer_norm_fwd_gbps=%.1f layer_norm_bwd_gbps=%.1f "
+      "softmax_fwd_ms=%.3f softmax_bwd_ms=%.3f softmax_fwd_gbps=%.1f softmax_bwd_gbps=%.1f "
+      "gelu_fwd_ms=%.3f gelu_bwd_ms=%.3f gelu_fwd_gbps=%.1f gelu_bwd_gbps=%.1f threads=%d\n",
+      ours_gflops / sgemm_gflops, ours_gflops, sgemm_gflops, memcpy_gbps, ln.fwd_ms, ln.bwd_ms, ln.fwd_gbps,
+      ln.bwd_gbps, sm.fwd_ms, sm.bwd_ms, sm.fwd_gbps, sm.bwd_gbps, ge.fwd_ms, ge.bwd_ms, ge.fwd_gbps, ge.bwd_gbps,
+      threads);
+}
+
+}  // namespace
+}  // namespace onemodel
+
+int main() {
+  onemodel::Run();
+  return 0;
+}

@@ -1,0 +1,85 @@
+#include "core/optim.h"
+
+#include <cmath>
+
+#include "gtest/gtest.h"
+
+namespace onemodel {
+namespace {
+
+NamedTensors OneParam(float value, float grad) {
+  Tensor p = Tensor::FromVector({value}, {1}).set_requires_grad(true);
+  p.AccumulateGrad(Tensor::FromVector({grad}, {1}));
+  return {{"p", p}};
+}
+
+TEST(OptimTest, SgdMomentumAndNesterovFollowPyTorchFormulas) {
+  // Two steps with constant gradient g = 1, lr = 0.1, momentum 0.9.
+  NamedTensors plain = OneParam(1.f, 1.f);
+  Sgd sgd(plain, {0.9f, false, 0.f});
+  sgd.Step(0.1f);  // v = 1, w = 0.9
+  sgd.Step(0.1f);  // v = 1.9, w = 0.71
+  EXPECT_NEAR(plain[0].second.item(), 0.71f, 1e-6);
+  NamedTensors nesterov = OneParam(1.f, 1.f);
+  Sgd nag(nesterov, {0.9f, true, 0.f});
+  nag.Step(0.1f);  // v = 1, d = 1 + 0.9 = 1.9, w = 0.81
+  nag.Step(0.1f);  // v = 1.9, d = 1 + 1.71 = 2.71, w = 0.539
+  EXPECT_NEAR(nesterov[0].second.item(), 0.539f, 1e-6);
+}
+
+TEST(OptimTest, AdamFirstStepMovesByLr) {
+  NamedTensors p = OneParam(1.f, 0.3f);
+  Adam adam(p, {});
+  adam.Step(0.01f);  // bias-corrected m / sqrt(v) = sign(g)
+  EXPECT_NEAR(p[0].second.item(), 0.99f, 1e-6);
+  EXPECT_EQ(adam.State().size(), 3u);  // m, v, step
+}
+
+TEST(OptimTest, AdamWDecaysWeightsApartFromTheGradient) {
+  NamedTensors p = OneParam(2.f, 0.f);
+  AdamOptions o;
+  o.weight_decay = 0.1f;
+  o.decoupled_weight_decay = true;
+  Adam adamw(p, o);
+  adamw.Step(0.5f);  // w -= lr * wd * w, and a zero gradient moves nothing else
+  EXPECT_NEAR(p[0].second.item(), 2.f - 0.5f * 0.1f * 2.f, 1e-6);
+}
+
+TEST(OptimTest, AdamMinimizesAQuadratic) {
+  Tensor w = Tensor::FromVector({5.f, -3.f}, {2}).set_requires_grad(true);
+  Adam adam({{"w", w}}, {});
+  for (int i = 0; i < 2000; ++i) {
+    w.ZeroGrad();
+    w.AccumulateGrad(Tensor::FromVector({2 * w.ToVector()[0], 2 * w.ToVector()[1]}, {2}));
+    adam.Step(0.05f);
+  }
+  EXPECT_NEAR(w.ToVector()[0], 0.f, 1e-2);
+  EXPECT_NEAR(w.ToVector()[1], 0.f, 1e-2);
+}
+
+TEST(OptimTest, ClipGradNormScalesToTheBound) {
+  Tensor a = Tensor::FromVector({3.f}, {1}).set_requires_grad(true);
+  Tensor b = Tensor::FromVector({0.f}, {1}).set_requires_grad(true);
+  a.AccumulateGrad(Tensor::FromVector({3.f}, {1}));
+  b.AccumulateGrad(Tensor::FromVector({4.f}, {1}));
+  EXPECT_NEAR(ClipGradNorm({a, b}, 1.f), 5.f, 1e-6);
+  EXPECT_NEAR(a.grad().item(), 0.6f, 1e-5);
+  EXPECT_NEAR(b.grad().item(), 0.8f, 1e-5);
+}
+
+TEST(OptimTest, Schedules) {
+  LrSchedule constant{LrSchedule::Kind::kConstant, 1.f, 10};
+  EXPECT_FLOAT_EQ(constant.At(5), 0.5f);  // warmup
+  EXPECT_FLOAT_EQ(constant.At(50), 1.f);
+  LrSchedule noam{LrSchedule::Kind::kWarmupRsqrt, 1.f, 100};
+  EXPECT_FLOAT_EQ(noam.At(100), 1.f);
+  EXPECT_FLOAT_EQ(noam.At(400), 0.5f);
+  LrSchedule cosine{LrSchedule::Kind::kCosine, 1.f, 0, 100, 0.1f};
+  EXPECT_FLOAT_EQ(cosine.At(0), 1.f);
+  EXPECT_NEAR(cosine.At(50), 0.55f, 1e-6);
+  EXPECT_NEAR(cosine.At(100), 0.1f, 1e-6);
+  EXPECT_NEAR(cosine.At(1000), 0.1f, 1e-6);
+}
+
+}  // namespace
+}  // namespace onemodel
