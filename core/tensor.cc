@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "core/autograd.h"
 #include "core/cuda_backend.h"
+#include "core/host_allocator.h"
 
 namespace onemodel {
 
@@ -45,10 +46,7 @@ std::string ShapeToString(const Shape& shape) { return absl::StrCat("[", absl::S
 
 Storage::Storage(size_t bytes, Device device) : bytes_(bytes), device_(device) {
   if (device.is_cpu()) {
-    // aligned_alloc wants a multiple of the alignment; keep one byte so empty tensors have an address.
-    size_t rounded = ((bytes + 63) / 64) * 64;
-    data_ = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
-    CHECK(data_ != nullptr) << "out of host memory allocating " << bytes << " bytes";
+    data_ = HostAlloc(bytes);
   } else {
     data_ = RequireCudaBackend().Alloc(bytes, device.index);
   }
@@ -56,7 +54,7 @@ Storage::Storage(size_t bytes, Device device) : bytes_(bytes), device_(device) {
 
 Storage::~Storage() {
   if (device_.is_cpu()) {
-    std::free(data_);
+    HostFree(data_, bytes_);
   } else {
     RequireCudaBackend().Free(data_, device_.index);
   }

@@ -35,7 +35,8 @@ const char* DTypeName(DType dtype);
 int64_t NumElements(const Shape& shape);
 std::string ShapeToString(const Shape& shape);
 
-// Raw bytes on one device. CPU memory is 64-byte aligned; CUDA memory comes from the CUDA backend.
+// Raw bytes on one device. CPU memory comes from the caching host allocator (64-byte aligned); CUDA
+// memory from the CUDA backend.
 class Storage {
  public:
   Storage(size_t bytes, Device device);

@@ -5,6 +5,7 @@
 #include "core/autograd.h"
 #include "core/ops/axis.h"
 #include "core/ops/softmax.h"
+#include "core/ops/unary_math.h"
 
 namespace onemodel::ops {
 
@@ -34,6 +35,7 @@ Tensor CrossEntropy(const Tensor& logits, const Tensor& targets, float label_smo
     if (pt[r] == ignore_index) continue;
     LogSoftmaxRow(px + r * v, plp + r * v, v);
     float mean_lp = 0.f;
+#pragma omp simd reduction(+ : mean_lp)
     for (int64_t j = 0; j < v; ++j) mean_lp += plp[r * v + j];
     mean_lp /= v;
     total += -(1.f - label_smoothing) * plp[r * v + pt[r]] - label_smoothing * mean_lp;
@@ -52,7 +54,7 @@ Tensor CrossEntropy(const Tensor& logits, const Tensor& targets, float label_smo
 #pragma omp parallel for if (rows * v > (1 << 14))
                   for (int64_t r = 0; r < rows; ++r) {
                     if (pt[r] == ignore_index) continue;
-                    for (int64_t j = 0; j < v; ++j) pgx[r * v + j] = upstream * (std::exp(plp[r * v + j]) - uniform);
+                    for (int64_t j = 0; j < v; ++j) pgx[r * v + j] = upstream * (ExpF(plp[r * v + j]) - uniform);
                     pgx[r * v + pt[r]] -= upstream * (1.f - label_smoothing);
                   }
                   return std::vector<Tensor>{gx};

@@ -13,6 +13,7 @@ std::vector<float> RowSquaredNorms(const float* p, int64_t rows, int64_t d) {
   std::vector<float> out(rows);
   for (int64_t r = 0; r < rows; ++r) {
     float s = 0.f;
+#pragma omp simd reduction(+ : s)
     for (int64_t j = 0; j < d; ++j) s += p[r * d + j] * p[r * d + j];
     out[r] = s;
   }

@@ -1,6 +1,8 @@
 #include "core/ops/layer_norm.h"
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "core/autograd.h"
 #include "core/ops/axis.h"
@@ -28,9 +30,11 @@ Tensor LayerNorm(const Tensor& x, const Tensor& gamma, const Tensor& beta, float
   for (int64_t r = 0; r < rows; ++r) {
     const float* xr = px + r * d;
     float mean = 0.f;
+#pragma omp simd reduction(+ : mean)
     for (int64_t j = 0; j < d; ++j) mean += xr[j];
     mean /= d;
     float var = 0.f;
+#pragma omp simd reduction(+ : var)
     for (int64_t j = 0; j < d; ++j) var += (xr[j] - mean) * (xr[j] - mean);
     const float rstd = 1.f / std::sqrt(var / d + eps);
     for (int64_t j = 0; j < d; ++j) po[r * d + j] = (xr[j] - mean) * rstd * pgm[j] + pbt[j];
@@ -47,36 +51,43 @@ Tensor LayerNorm(const Tensor& x, const Tensor& gamma, const Tensor& beta, float
     const float* ps = stats.data<float>();
     float* pgx = gx.data<float>();
     // dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = g * gamma.
+    // Parameter gradients sum over rows: each fixed chunk of rows keeps its own partial sums (the chunking
+    // does not depend on the thread count, so results are deterministic), added up in chunk order.
+    const int64_t chunks = std::min<int64_t>(rows, 64);
+    std::vector<float> partial(chunks * 2 * d, 0.f);
 #pragma omp parallel for if (x.numel() > (1 << 14))
-    for (int64_t r = 0; r < rows; ++r) {
-      const float mean = ps[2 * r], rstd = ps[2 * r + 1];
-      float sum_dxhat = 0.f, sum_dxhat_xhat = 0.f;
-      for (int64_t j = 0; j < d; ++j) {
-        const float xhat = (px[r * d + j] - mean) * rstd;
-        const float dxhat = pg[r * d + j] * pgm[j];
-        sum_dxhat += dxhat;
-        sum_dxhat_xhat += dxhat * xhat;
-      }
-      sum_dxhat /= d;
-      sum_dxhat_xhat /= d;
-      for (int64_t j = 0; j < d; ++j) {
-        const float xhat = (px[r * d + j] - mean) * rstd;
-        pgx[r * d + j] = rstd * (pg[r * d + j] * pgm[j] - sum_dxhat - xhat * sum_dxhat_xhat);
+    for (int64_t c = 0; c < chunks; ++c) {
+      float* part_gamma = partial.data() + c * 2 * d;
+      float* part_beta = part_gamma + d;
+      for (int64_t r = rows * c / chunks; r < rows * (c + 1) / chunks; ++r) {
+        const float mean = ps[2 * r], rstd = ps[2 * r + 1];
+        const float* xr = px + r * d;
+        const float* gr = pg + r * d;
+        float sum_dxhat = 0.f, sum_dxhat_xhat = 0.f;
+#pragma omp simd reduction(+ : sum_dxhat, sum_dxhat_xhat)
+        for (int64_t j = 0; j < d; ++j) {
+          const float xhat = (xr[j] - mean) * rstd;
+          const float dxhat = gr[j] * pgm[j];
+          sum_dxhat += dxhat;
+          sum_dxhat_xhat += dxhat * xhat;
+          part_gamma[j] += gr[j] * xhat;
+          part_beta[j] += gr[j];
+        }
+        sum_dxhat /= d;
+        sum_dxhat_xhat /= d;
+        for (int64_t j = 0; j < d; ++j) {
+          const float xhat = (xr[j] - mean) * rstd;
+          pgx[r * d + j] = rstd * (gr[j] * pgm[j] - sum_dxhat - xhat * sum_dxhat_xhat);
+        }
       }
     }
-    // Parameter gradients: parallel over columns so each is summed by one thread, in row order.
     float* pgg = ggamma.data<float>();
     float* pgb = gbeta.data<float>();
-#pragma omp parallel for if (x.numel() > (1 << 14))
-    for (int64_t j = 0; j < d; ++j) {
-      float sg = 0.f, sb = 0.f;
-      for (int64_t r = 0; r < rows; ++r) {
-        const float xhat = (px[r * d + j] - ps[2 * r]) * ps[2 * r + 1];
-        sg += pg[r * d + j] * xhat;
-        sb += pg[r * d + j];
+    for (int64_t c = 0; c < chunks; ++c) {
+      for (int64_t j = 0; j < d; ++j) {
+        pgg[j] += partial[c * 2 * d + j];
+        pgb[j] += partial[c * 2 * d + d + j];
       }
-      pgg[j] = sg;
-      pgb[j] = sb;
     }
     return std::vector<Tensor>{gx, ggamma, gbeta};
   });

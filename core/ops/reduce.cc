@@ -32,11 +32,21 @@ Tensor SumScaled(const char* op, const Tensor& x, int axis, bool keepdim, bool m
   float* po = out.data<float>();
 #pragma omp parallel for if (x.numel() > (1 << 15))
   for (int64_t o = 0; o < s.outer; ++o) {
-    for (int64_t i = 0; i < s.inner; ++i) {
+    if (s.inner == 1) {  // reducing the last dim: a contiguous row
       float acc = 0.f;
-      for (int64_t j = 0; j < s.n; ++j) acc += px[(o * s.n + j) * s.inner + i];
-      po[o * s.inner + i] = acc * factor;
+#pragma omp simd reduction(+ : acc)
+      for (int64_t j = 0; j < s.n; ++j) acc += px[o * s.n + j];
+      po[o] = acc * factor;
+      continue;
     }
+    // Otherwise accumulate whole rows of `inner` values: contiguous and vectorized.
+    float* out_row = po + o * s.inner;
+    for (int64_t i = 0; i < s.inner; ++i) out_row[i] = 0.f;
+    for (int64_t j = 0; j < s.n; ++j) {
+      const float* in_row = px + (o * s.n + j) * s.inner;
+      for (int64_t i = 0; i < s.inner; ++i) out_row[i] += in_row[i];
+    }
+    for (int64_t i = 0; i < s.inner; ++i) out_row[i] *= factor;
   }
   return Record(out, op, {x}, [x, s, factor](const Tensor& g, const Tensor&) {
     return std::vector<Tensor>{ExpandAlong(g, x.shape(), s, factor)};

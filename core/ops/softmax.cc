@@ -4,13 +4,15 @@
 
 #include "core/autograd.h"
 #include "core/ops/axis.h"
+#include "core/ops/unary_math.h"
 
 namespace onemodel::ops {
 namespace {
 
 float RowMax(const float* in, int64_t n) {
   float m = -INFINITY;
-  for (int64_t j = 0; j < n; ++j) m = std::max(m, in[j]);
+#pragma omp simd reduction(max : m)
+  for (int64_t j = 0; j < n; ++j) m = in[j] > m ? in[j] : m;
   return m;
 }
 
@@ -26,7 +28,8 @@ void ForEachRow(int64_t rows, int64_t n, Fn fn) {
 void LogSoftmaxRow(const float* in, float* out, int64_t n) {
   const float m = RowMax(in, n);
   float sum = 0.f;
-  for (int64_t j = 0; j < n; ++j) sum += std::exp(in[j] - m);
+#pragma omp simd reduction(+ : sum)
+  for (int64_t j = 0; j < n; ++j) sum += ExpF(in[j] - m);
   const float log_z = m + std::log(sum);
   for (int64_t j = 0; j < n; ++j) out[j] = in[j] - log_z;
 }
@@ -43,7 +46,8 @@ Tensor Softmax(const Tensor& x) {
     float* o = po + r * n;
     const float m = RowMax(in, n);
     float sum = 0.f;
-    for (int64_t j = 0; j < n; ++j) sum += (o[j] = std::exp(in[j] - m));
+#pragma omp simd reduction(+ : sum)
+    for (int64_t j = 0; j < n; ++j) sum += (o[j] = ExpF(in[j] - m));
     const float inv = 1.f / sum;
     for (int64_t j = 0; j < n; ++j) o[j] *= inv;
   });
@@ -57,6 +61,7 @@ Tensor Softmax(const Tensor& x) {
       const float* gr = pg + r * n;
       const float* yr = py + r * n;
       float dot = 0.f;
+#pragma omp simd reduction(+ : dot)
       for (int64_t j = 0; j < n; ++j) dot += gr[j] * yr[j];
       for (int64_t j = 0; j < n; ++j) pgx[r * n + j] = yr[j] * (gr[j] - dot);
     });
@@ -80,8 +85,9 @@ Tensor LogSoftmax(const Tensor& x) {
     // dx = g - softmax * sum(g)
     ForEachRow(rows, n, [&](int64_t r) {
       float sum = 0.f;
+#pragma omp simd reduction(+ : sum)
       for (int64_t j = 0; j < n; ++j) sum += pg[r * n + j];
-      for (int64_t j = 0; j < n; ++j) pgx[r * n + j] = pg[r * n + j] - std::exp(py[r * n + j]) * sum;
+      for (int64_t j = 0; j < n; ++j) pgx[r * n + j] = pg[r * n + j] - ExpF(py[r * n + j]) * sum;
     });
     return std::vector<Tensor>{gx};
   });

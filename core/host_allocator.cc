@@ -1,0 +1,88 @@
+#include "core/host_allocator.h"
+
+#include <cstdlib>
+#include <map>
+#include <mutex>
+
+#include "glog/logging.h"
+
+namespace onemodel {
+namespace {
+
+constexpr size_t kAlignment = 64;
+constexpr size_t kCacheFrom = 1 << 20;         // blocks of at least 1 MiB are cached
+constexpr size_t kPageRound = 1 << 16;         // ... with sizes rounded up to 64 KiB
+constexpr size_t kMaxCachedBytes = size_t{2} << 30;  // never hold more than 2 GiB idle
+
+struct Cache {
+  std::mutex mu;
+  std::multimap<size_t, void*> free_blocks;  // rounded size -> block
+  HostAllocatorStats stats;
+};
+
+Cache& GetCache() {
+  static Cache* cache = new Cache;  // never destroyed: tensors may be freed during static destruction
+  return *cache;
+}
+
+size_t Rounded(size_t bytes) {
+  if (bytes < kCacheFrom) return ((bytes + kAlignment - 1) / kAlignment) * kAlignment;
+  return ((bytes + kPageRound - 1) / kPageRound) * kPageRound;
+}
+
+void* SystemAlloc(size_t rounded) {
+  void* p = std::aligned_alloc(kAlignment, rounded == 0 ? kAlignment : rounded);
+  CHECK(p != nullptr) << "out of host memory allocating " << rounded << " bytes";
+  return p;
+}
+
+}  // namespace
+
+void* HostAlloc(size_t bytes) {
+  const size_t rounded = Rounded(bytes);
+  if (rounded < kCacheFrom) return SystemAlloc(rounded);
+  Cache& cache = GetCache();
+  {
+    std::lock_guard<std::mutex> lock(cache.mu);
+    auto it = cache.free_blocks.find(rounded);
+    if (it != cache.free_blocks.end()) {
+      void* p = it->second;
+      cache.free_blocks.erase(it);
+      cache.stats.cached_bytes -= rounded;
+      ++cache.stats.hits;
+      return p;
+    }
+    ++cache.stats.misses;
+  }
+  return SystemAlloc(rounded);
+}
+
+void HostFree(void* ptr, size_t bytes) {
+  const size_t rounded = Rounded(bytes);
+  if (rounded >= kCacheFrom) {
+    Cache& cache = GetCache();
+    std::lock_guard<std::mutex> lock(cache.mu);
+    if (cache.stats.cached_bytes + rounded <= kMaxCachedBytes) {
+      cache.free_blocks.emplace(rounded, ptr);
+      cache.stats.cached_bytes += rounded;
+      return;
+    }
+  }
+  std::free(ptr);
+}
+
+HostAllocatorStats GetHostAllocatorStats() {
+  Cache& cache = GetCache();
+  std::lock_guard<std::mutex> lock(cache.mu);
+  return cache.stats;
+}
+
+void ReleaseHostCache() {
+  Cache& cache = GetCache();
+  std::lock_guard<std::mutex> lock(cache.mu);
+  for (auto& [_, p] : cache.free_blocks) std::free(p);
+  cache.free_blocks.clear();
+  cache.stats.cached_bytes = 0;
+}
+
+}  // namespace onemodel
