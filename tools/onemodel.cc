@@ -1,0 +1,81 @@
+// The onemodel command line. `bazel run -c opt //tools:onemodel -- <command> [flags]`.
+// Relative paths are taken from the directory `bazel run` was started in.
+#include <cstdio>
+#include <algorithm>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "configs/config.h"
+#include "glog/logging.h"
+#include "tools/fmnist_demo.h"
+
+namespace onemodel {
+namespace {
+
+constexpr char kUsage[] =
+    "usage: onemodel <command> [flags]\n"
+    "commands:\n"
+    "  fmnist-demo --config FILE [--out DIR]   train and evaluate the engine demo CNN on Fashion-MNIST\n";
+
+std::string ResolvePath(const std::string& path) {
+  const char* workspace = std::getenv("BUILD_WORKSPACE_DIRECTORY");  // set by `bazel run`
+  if (path.empty() || path[0] == '/' || workspace == nullptr) return path;
+  return absl::StrCat(workspace, "/", path);
+}
+
+// Parses "--name value" pairs; returns false (after printing why) on anything else.
+bool ParseFlags(const std::vector<std::string>& args, const std::vector<std::string>& known,
+                std::vector<std::pair<std::string, std::string>>* out) {
+  for (size_t i = 0; i < args.size(); i += 2) {
+    const std::string& flag = args[i];
+    bool ok = flag.rfind("--", 0) == 0 && std::find(known.begin(), known.end(), flag.substr(2)) != known.end();
+    if (!ok || i + 1 >= args.size()) {
+      std::fprintf(stderr, "onemodel: %s flag %s\n%s", ok ? "missing value for" : "unknown", flag.c_str(), kUsage);
+      return false;
+    }
+    out->emplace_back(flag.substr(2), args[i + 1]);
+  }
+  return true;
+}
+
+int FmnistDemo(const std::vector<std::string>& args) {
+  std::vector<std::pair<std::string, std::string>> flags;
+  if (!ParseFlags(args, {"config", "out"}, &flags)) return 2;
+  std::string config_path, out_dir;
+  for (const auto& [name, value] : flags) (name == "config" ? config_path : out_dir) = ResolvePath(value);
+  if (config_path.empty()) {
+    std::fprintf(stderr, "onemodel fmnist-demo: --config is required\n%s", kUsage);
+    return 2;
+  }
+  absl::StatusOr<config::Experiment> config = LoadExperiment(config_path);
+  if (!config.ok()) {
+    std::fprintf(stderr, "onemodel: %s\n", std::string(config.status().message()).c_str());
+    return 1;
+  }
+  absl::StatusOr<DemoResult> result = RunFashionMnistDemo(*config, out_dir);
+  if (!result.ok()) {
+    std::fprintf(stderr, "onemodel: %s\n", std::string(result.status().message()).c_str());
+    return 1;
+  }
+  std::printf("fmnist-demo: test accuracy %.4f (10000 Fashion-MNIST test images) in %.0f s\n",
+              result->test_accuracy, result->seconds);
+  return 0;
+}
+
+}  // namespace
+}  // namespace onemodel
+
+int main(int argc, char** argv) {
+  google::InitGoogleLogging(argv[0]);
+  if (argc < 2) {
+    std::fprintf(stderr, "%s", onemodel::kUsage);
+    return 2;
+  }
+  const std::string command = argv[1];
+  const std::vector<std::string> args(argv + 2, argv + argc);
+  if (command == "fmnist-demo") return onemodel::FmnistDemo(args);
+  std::fprintf(stderr, "onemodel: unknown command '%s'\n%s", command.c_str(), onemodel::kUsage);
+  return 2;
+}

@@ -1,0 +1,61 @@
+#include "train/optimizer_config.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace onemodel {
+namespace {
+
+absl::Status Invalid(const char* field, const std::string& rule, double value) {
+  return absl::InvalidArgumentError(absl::StrCat("config field ", field, " ", rule, ", got ", value));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Optimizer>> MakeOptimizer(const config::OptimizerConfig& c, NamedTensors params) {
+  if (!(c.lr() > 0)) return Invalid("optimizer.lr", "must be > 0", c.lr());
+  if (c.weight_decay() < 0) return Invalid("optimizer.weight_decay", "must be >= 0", c.weight_decay());
+  if (c.clip_norm() < 0) return Invalid("optimizer.clip_norm", "must be >= 0 (0 disables clipping)", c.clip_norm());
+  switch (c.kind()) {
+    case config::OptimizerConfig::SGD:
+      if (c.momentum() < 0 || c.momentum() >= 1) return Invalid("optimizer.momentum", "must be in [0, 1)", c.momentum());
+      if (c.nesterov() && c.momentum() == 0) {
+        return absl::InvalidArgumentError("config field optimizer.nesterov needs optimizer.momentum > 0");
+      }
+      return std::make_unique<Sgd>(std::move(params), SgdOptions{c.momentum(), c.nesterov(), c.weight_decay()});
+    case config::OptimizerConfig::ADAM:
+    case config::OptimizerConfig::ADAMW: {
+      if (c.beta1() < 0 || c.beta1() >= 1) return Invalid("optimizer.beta1", "must be in [0, 1)", c.beta1());
+      if (c.beta2() < 0 || c.beta2() >= 1) return Invalid("optimizer.beta2", "must be in [0, 1)", c.beta2());
+      if (!(c.eps() > 0)) return Invalid("optimizer.eps", "must be > 0", c.eps());
+      AdamOptions o;
+      o.beta1 = c.beta1();
+      o.beta2 = c.beta2();
+      o.eps = c.eps();
+      o.weight_decay = c.weight_decay();
+      o.decoupled_weight_decay = c.kind() == config::OptimizerConfig::ADAMW;
+      return std::make_unique<Adam>(std::move(params), o);
+    }
+  }
+  return absl::InvalidArgumentError("config field optimizer.kind is not a known optimizer");
+}
+
+absl::StatusOr<LrSchedule> MakeSchedule(const config::OptimizerConfig& optimizer,
+                                        const config::ScheduleConfig& schedule, int64_t total_steps) {
+  if (schedule.warmup_steps() < 0) return Invalid("schedule.warmup_steps", "must be >= 0", schedule.warmup_steps());
+  if (schedule.min_lr_ratio() < 0 || schedule.min_lr_ratio() > 1) {
+    return Invalid("schedule.min_lr_ratio", "must be in [0, 1]", schedule.min_lr_ratio());
+  }
+  LrSchedule s;
+  s.peak_lr = optimizer.lr();
+  s.warmup_steps = schedule.warmup_steps();
+  s.total_steps = total_steps;
+  s.min_lr_ratio = schedule.min_lr_ratio();
+  switch (schedule.kind()) {
+    case config::ScheduleConfig::CONSTANT: s.kind = LrSchedule::Kind::kConstant; break;
+    case config::ScheduleConfig::WARMUP_RSQRT: s.kind = LrSchedule::Kind::kWarmupRsqrt; break;
+    case config::ScheduleConfig::COSINE: s.kind = LrSchedule::Kind::kCosine; break;
+  }
+  return s;
+}
+
+}  // namespace onemodel
