@@ -21,6 +21,8 @@ class CudaBackend {
   // Copies between host and device or device and device; `*_on_device` says where each side lives.
   virtual void Copy(void* dst, bool dst_on_device, const void* src, bool src_on_device, size_t bytes) = 0;
   virtual void Zero(void* ptr, size_t bytes) = 0;
+  // Waits for all queued device work (benchmarks and tests; training steps do not call it).
+  virtual void Synchronize() = 0;
 
   // Kernels (same semantics as the CPU loops in core/ops; the formulas are shared in unary_math.h).
   virtual void UnaryForward(UnaryKind kind, const float* x, float* y, int64_t n) = 0;

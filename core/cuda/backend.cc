@@ -44,6 +44,7 @@ class Backend : public CudaBackend {
     OM_CUDA_CHECK(cudaMemcpy(dst, src, bytes, kind));
   }
   void Zero(void* ptr, size_t bytes) override { OM_CUDA_CHECK(cudaMemset(ptr, 0, bytes)); }
+  void Synchronize() override { OM_CUDA_CHECK(cudaDeviceSynchronize()); }
   void UnaryForward(UnaryKind kind, const float* x, float* y, int64_t n) override {
     LaunchUnaryForward(kind, x, y, n);
     OM_CUDA_CHECK(cudaGetLastError());

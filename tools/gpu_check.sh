@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The one prepared GPU check: every GPU test and GPU benchmark, one summary at the end.
+#
+#   tools/gpu_check.sh                 build with --config=cuda, then run (a machine with Bazel and a GPU)
+#   tools/gpu_check.sh bundle DIR      build here and collect the binaries and their shared libraries in DIR
+#   tools/gpu_check.sh run DIR         run a bundle (the lent GPU machines have CUDA but no Bazel or Debian libs)
+#
+# Without a GPU it prints "SKIPPED: no CUDA device" and exits 0. Save a real run's log under docs/gpu/.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+GPU_TESTS=(core/cuda_ops_test)
+GPU_BENCHES=(core/cuda_ops_bench)
+
+bundle() {
+  local dir=$1
+  local targets=()
+  for t in "${GPU_TESTS[@]}" "${GPU_BENCHES[@]}"; do targets+=("//${t%/*}:${t##*/}"); done
+  # Portable code (AVX2) since the GPU machine's CPU may differ from this one.
+  bazel build --config=cuda --config=portable "${targets[@]}" 2>&1 | grep -v -E '^[0-9.]+: src/main/tools/' | tail -3
+  [[ ${PIPESTATUS[0]} -eq 0 ]] || { echo "gpu_check: CUDA build failed"; exit 1; }
+  rm -rf "$dir" && mkdir -p "$dir/bin" "$dir/lib"
+  for t in "${GPU_TESTS[@]}" "${GPU_BENCHES[@]}"; do
+    cp "bazel-bin/$t" "$dir/bin/"
+    # Every shared library except glibc's own, which the target machine has (and must match its loader).
+    ldd "bazel-bin/$t" | awk '/=> \//{print $3}' | grep -v -E '/(libc|libm|libpthread|libdl|librt|ld-linux[^/]*)\.so' |
+      xargs -r -I{} cp -L {} "$dir/lib/"
+  done
+  echo "gpu_check: bundle in $dir ($(du -sh "$dir" | cut -f1))"
+}
+
+run() {
+  local dir=$1
+  if ! command -v nvidia-smi >/dev/null || ! nvidia-smi -L >/dev/null 2>&1; then
+    echo "SKIPPED: no CUDA device"
+    exit 0
+  fi
+  echo "== $(date -u +%Y-%m-%dT%H:%MZ) $(nvidia-smi -L | head -1)"
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+  export LD_LIBRARY_PATH="$dir/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  local passed=0 failed=0 names=()
+  for t in "${GPU_TESTS[@]}"; do
+    echo "== test ${t##*/}"
+    if "$dir/bin/${t##*/}"; then passed=$((passed + 1)); else failed=$((failed + 1)); names+=("${t##*/}"); fi
+  done
+  for b in "${GPU_BENCHES[@]}"; do
+    echo "== bench ${b##*/}"
+    if "$dir/bin/${b##*/}"; then passed=$((passed + 1)); else failed=$((failed + 1)); names+=("${b##*/}"); fi
+  done
+  echo "gpu_check summary: ${passed} passed, ${failed} failed ${names[*]:+(${names[*]})}"
+  [[ $failed -eq 0 ]]
+}
+
+case "${1:-all}" in
+  bundle) bundle "${2:?bundle DIR}" ;;
+  run) run "${2:?run DIR}" ;;
+  all)
+    if ! command -v nvidia-smi >/dev/null || ! nvidia-smi -L >/dev/null 2>&1; then
+      echo "SKIPPED: no CUDA device"
+      exit 0
+    fi
+    bundle .gpu_bundle && run .gpu_bundle ;;
+  *) echo "usage: tools/gpu_check.sh [bundle DIR | run DIR]"; exit 2 ;;
+esac
