@@ -1,5 +1,8 @@
 #include "core/ops/elementwise.h"
 
+#include <algorithm>
+#include <vector>
+
 #include "core/autograd.h"
 #include "core/ops/axis.h"
 #include "core/cuda_backend.h"
@@ -14,21 +17,100 @@ bool IsSuffix(const Shape& shorter, const Shape& longer) {
   return std::equal(shorter.begin(), shorter.end(), longer.end() - shorter.size());
 }
 
-// out[i] = f(a[.], b[.]) with the shorter operand repeating over the longer one's leading dims.
+// Numpy broadcasting: shapes aligned from the right; each dim pair equal or one of them 1.
+Shape BroadcastShape(const char* op, const Shape& a, const Shape& b) {
+  const size_t rank = std::max(a.size(), b.size());
+  Shape out(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    const int64_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
+    const int64_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
+    CHECK(da == db || da == 1 || db == 1)
+        << op << ": shapes " << ShapeToString(a) << " and " << ShapeToString(b)
+        << " do not broadcast (aligned from the right, dims must match or be 1)";
+    out[i] = da == 1 ? db : da;
+  }
+  return out;
+}
+
+// Element strides of `shape` seen as `out` (rank-aligned), 0 along broadcast dims.
+std::vector<int64_t> BroadcastStrides(const Shape& shape, const Shape& out) {
+  std::vector<int64_t> strides(out.size(), 0);
+  int64_t stride = 1;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    const size_t d = shape.size() - 1 - i, o = out.size() - 1 - i;
+    strides[o] = shape[d] == 1 ? 0 : stride;
+    stride *= shape[d];
+  }
+  return strides;
+}
+
+// Calls fn(out_index, a_offset, b_offset) for every element of `out` (the general, strided path).
+template <typename Fn>
+void ForEachBroadcast(const Shape& out, const std::vector<int64_t>& sa, const std::vector<int64_t>& sb, Fn fn) {
+  const int64_t n = NumElements(out);
+  std::vector<int64_t> counter(out.size(), 0);
+  int64_t oa = 0, ob = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    fn(i, oa, ob);
+    for (int d = static_cast<int>(out.size()) - 1; d >= 0; --d) {
+      oa += sa[d];
+      ob += sb[d];
+      if (++counter[d] < out[d]) break;
+      oa -= sa[d] * out[d];
+      ob -= sb[d] * out[d];
+      counter[d] = 0;
+    }
+  }
+}
+
+// Number of leading elements ("rows") when `small` is `big` with its trailing dims set to 1 (a per-row
+// value such as gates [A, 1] against rows [A, d]); 0 when it is not of that form.
+int64_t PerRowCount(const Shape& small, const Shape& big) {
+  if (small.size() != big.size() || small == big) return 0;
+  size_t split = 0;
+  while (split < small.size() && small[split] == big[split]) ++split;
+  for (size_t i = split; i < small.size(); ++i) {
+    if (small[i] != 1) return 0;
+  }
+  return NumElements(small);
+}
+
+// out[i] = f(a[.], b[.]). Fast paths: one shape a suffix of the other (bias, scalar), or one a per-row value
+// of the other ([A, 1] against [A, d]); otherwise general numpy broadcasting.
 template <typename F>
 Tensor Broadcast(const char* op, const Tensor& a, const Tensor& b, F f) {
   CheckCpuF32(op, a);
   CheckCpuF32(op, b);
+  const float* pa = a.data<float>();
+  const float* pb = b.data<float>();
+  const int64_t rows_b = PerRowCount(b.shape(), a.shape()), rows_a = PerRowCount(a.shape(), b.shape());
+  if (rows_a > 0 || rows_b > 0) {
+    const bool b_per_row = rows_b > 0;
+    const Tensor& full = b_per_row ? a : b;
+    const int64_t rows = b_per_row ? rows_b : rows_a, width = full.numel() / rows;
+    Tensor out = Tensor::Empty(full.shape());
+    float* po = out.data<float>();
+#pragma omp parallel for if (full.numel() > kParallelGrain)
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t i = 0; i < width; ++i) {
+        po[r * width + i] = b_per_row ? f(pa[r * width + i], pb[r]) : f(pa[r], pb[r * width + i]);
+      }
+    }
+    return out;
+  }
   const bool a_long = IsSuffix(b.shape(), a.shape());
-  CHECK(a_long || IsSuffix(a.shape(), b.shape()))
-      << op << ": shapes " << ShapeToString(a.shape()) << " and " << ShapeToString(b.shape())
-      << " do not broadcast (one must be a suffix of the other)";
+  if (!a_long && !IsSuffix(a.shape(), b.shape())) {
+    const Shape shape = BroadcastShape(op, a.shape(), b.shape());
+    Tensor out = Tensor::Empty(shape);
+    float* po = out.data<float>();
+    ForEachBroadcast(shape, BroadcastStrides(a.shape(), shape), BroadcastStrides(b.shape(), shape),
+                     [&](int64_t i, int64_t ia, int64_t ib) { po[i] = f(pa[ia], pb[ib]); });
+    return out;
+  }
   const Tensor& longer = a_long ? a : b;
   const int64_t n = longer.numel();
   const int64_t inner = (a_long ? b : a).numel();
   Tensor out = Tensor::Empty(longer.shape());
-  const float* pa = a.data<float>();
-  const float* pb = b.data<float>();
   float* po = out.data<float>();
   if (inner == 0) return out;
   const int64_t outer = n / inner;
@@ -62,13 +144,34 @@ void UnaryBackwardLoop(const float* __restrict x, const float* __restrict y, con
 
 Tensor SumToShape(const Tensor& x, const Shape& shape) {
   if (x.shape() == shape) return x;
-  CHECK(IsSuffix(shape, x.shape())) << "SumToShape: " << ShapeToString(shape) << " is not a suffix of "
-                                    << ShapeToString(x.shape());
   CheckCpuF32("SumToShape", x);
+  const float* px = x.data<float>();
+  if (const int64_t rows = PerRowCount(shape, x.shape()); rows > 0) {  // per-row sums
+    const int64_t width = x.numel() / rows;
+    Tensor out = Tensor::Empty(shape);
+    float* po = out.data<float>();
+#pragma omp parallel for if (x.numel() > kParallelGrain)
+    for (int64_t r = 0; r < rows; ++r) {
+      float acc = 0.f;
+#pragma omp simd reduction(+ : acc)
+      for (int64_t i = 0; i < width; ++i) acc += px[r * width + i];
+      po[r] = acc;
+    }
+    return out;
+  }
+  if (!IsSuffix(shape, x.shape())) {  // general case: sum over the dims that were broadcast
+    CHECK(BroadcastShape("SumToShape", shape, x.shape()) == x.shape())
+        << "SumToShape: " << ShapeToString(shape) << " does not broadcast to " << ShapeToString(x.shape());
+    Tensor out = Tensor::Zeros(shape);
+    float* po = out.data<float>();
+    const std::vector<int64_t> none(x.ndim(), 0);
+    ForEachBroadcast(x.shape(), BroadcastStrides(shape, x.shape()), none,
+                     [&](int64_t i, int64_t io, int64_t) { po[io] += px[i]; });
+    return out;
+  }
   const int64_t inner = NumElements(shape);
   const int64_t outer = inner == 0 ? 0 : x.numel() / inner;
   Tensor out = Tensor::Zeros(shape);
-  const float* px = x.data<float>();
   float* po = out.data<float>();
   // Parallel over the kept elements, serial over the summed rows: deterministic and race-free.
 #pragma omp parallel for if (x.numel() > kParallelGrain)

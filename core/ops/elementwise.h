@@ -1,5 +1,6 @@
-// Elementwise ops. Binary ops broadcast over leading dims: one operand's shape must be a suffix of the
-// other's (a [B, T, D] tensor plus a [D] or [T, D] one, or a scalar).
+// Elementwise ops. Binary ops broadcast as numpy does: shapes aligned from the right, each pair of dims
+// equal or one of them 1. The common cases (one shape a suffix of the other: a bias, a scalar) take a
+// vectorized fast path; per-row values such as [T, 1] against [T, E] take the general strided one.
 #ifndef ONEMODEL_CORE_OPS_ELEMENTWISE_H_
 #define ONEMODEL_CORE_OPS_ELEMENTWISE_H_
 
@@ -16,7 +17,7 @@ Tensor Scale(const Tensor& x, float factor);
 Tensor AddScalar(const Tensor& x, float value);
 // x [..., D] + bias [D].
 Tensor BiasAdd(const Tensor& x, const Tensor& bias);
-// Sums `x` over its leading dims down to `shape`, a suffix of x's shape (the adjoint of broadcasting).
+// Sums `x` down to `shape`, which broadcasts to x's shape (the adjoint of broadcasting).
 Tensor SumToShape(const Tensor& x, const Shape& shape);
 
 // Activations and pointwise functions; each runs on CPU and CUDA.

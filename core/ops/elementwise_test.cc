@@ -50,6 +50,41 @@ TEST(ElementwiseTest, BinaryOpsBroadcastOverLeadingDims) {
   }
 }
 
+// General numpy broadcasting reference over rank-3 shapes (dims of 1 broadcast).
+Doubles General3(const Doubles& a, const Shape& sa, const Doubles& b, const Shape& sb, double (*f)(double, double)) {
+  Shape out(3);
+  for (int i = 0; i < 3; ++i) out[i] = std::max(sa[i], sb[i]);
+  Doubles y;
+  for (int64_t i = 0; i < out[0]; ++i)
+    for (int64_t j = 0; j < out[1]; ++j)
+      for (int64_t k = 0; k < out[2]; ++k) {
+        auto at = [&](const Doubles& v, const Shape& s) {
+          return v[((s[0] == 1 ? 0 : i) * s[1] + (s[1] == 1 ? 0 : j)) * s[2] + (s[2] == 1 ? 0 : k)];
+        };
+        y.push_back(f(at(a, sa), at(b, sb)));
+      }
+  return y;
+}
+
+TEST(ElementwiseTest, GeneralBroadcastingWithSizeOneDims) {
+  std::mt19937 rng(7);
+  const std::pair<Shape, Shape> cases[] = {
+      {{3, 4, 5}, {3, 4, 1}}, {{3, 1, 1}, {3, 4, 5}}, {{3, 1, 5}, {3, 4, 1}}, {{1, 4, 1}, {3, 4, 5}},
+      {{2, 1, 3}, {1, 4, 1}}};
+  for (const BinaryCase& c : {BinaryCase{"Sub", Sub, [](double x, double y) { return x - y; }},
+                              BinaryCase{"Mul", Mul, [](double x, double y) { return x * y; }},
+                              BinaryCase{"Div", Div, [](double x, double y) { return x / y; }}}) {
+    for (const auto& [sa, sb] : cases) {
+      SCOPED_TRACE(std::string(c.name) + " " + ShapeToString(sa) + " " + ShapeToString(sb));
+      CheckOp({testing::RandomTensor(rng, sa, 0.5f, 2.f), testing::RandomTensor(rng, sb, 0.5f, 2.f)},
+              [&](const std::vector<Tensor>& in) { return c.op(in[0], in[1]); },
+              [&](const std::vector<Doubles>& in) { return General3(in[0], sa, in[1], sb, c.ref); });
+    }
+  }
+  // Rank alignment: a rank-2 [4, 1] broadcasts against [3, 4, 5].
+  EXPECT_EQ(Add(Tensor::Zeros({4, 1}), Tensor::Zeros({3, 4, 5})).shape(), (Shape{3, 4, 5}));
+}
+
 TEST(ElementwiseTest, ScaleAddScalarBiasAdd) {
   std::mt19937 rng(2);
   const Tensor x = testing::RandomTensor(rng, {3, 1, 4});
@@ -113,6 +148,7 @@ TEST(ElementwiseDeathTest, MismatchedShapesNameBothShapesAndTheOp) {
   const Tensor a = Tensor::Zeros({2, 3});
   const Tensor b = Tensor::Zeros({2});
   EXPECT_DEATH(Add(a, b), "Add: shapes \\[2, 3\\] and \\[2\\] do not broadcast");
+  EXPECT_DEATH(Mul(Tensor::Zeros({2, 3}), Tensor::Zeros({3, 2})), "Mul: shapes \\[2, 3\\] and \\[3, 2\\] do not broadcast");
 }
 
 }  // namespace

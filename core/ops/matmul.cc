@@ -30,6 +30,21 @@ GemmDims ResolveDims(const char* op, const Tensor& a, const Tensor& b, bool tran
   return d;
 }
 
+std::vector<int64_t> FirstRows(const std::vector<int64_t>& group_sizes) {
+  std::vector<int64_t> first(group_sizes.size(), 0);
+  for (size_t g = 1; g < group_sizes.size(); ++g) first[g] = first[g - 1] + group_sizes[g - 1];
+  return first;
+}
+
+// Runs fn(g) for every group. With several groups, the groups run in parallel, one thread each: inside the
+// parallel region OpenBLAS runs single-threaded, which for expert-sized GEMMs beats threading every GEMM.
+template <typename Fn>
+void ForEachGroup(const std::vector<int64_t>& group_sizes, Fn fn) {
+  const int64_t groups = static_cast<int64_t>(group_sizes.size());
+#pragma omp parallel for schedule(dynamic, 1) if (groups > 1)
+  for (int64_t g = 0; g < groups; ++g) fn(g);
+}
+
 }  // namespace
 
 void Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
@@ -92,6 +107,60 @@ Tensor BatchedMatMul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_
       gb = trans_b ? BatchedMatMul(g, a, true, trans_a) : BatchedMatMul(a, g, !trans_a, false);
     }
     return std::vector<Tensor>{ga, gb};
+  });
+}
+
+Tensor GroupedMatMul(const Tensor& x, const Tensor& w, const std::vector<int64_t>& group_sizes, bool trans_w) {
+  for (const Tensor* t : {&x, &w}) {
+    CHECK(t->dtype() == DType::kF32 && t->device().is_cpu()) << "GroupedMatMul: expects f32 CPU tensors";
+  }
+  CHECK(x.ndim() == 2 && w.ndim() == 3 && static_cast<int64_t>(group_sizes.size()) == w.dim(0))
+      << "GroupedMatMul: x " << ShapeToString(x.shape()) << ", w " << ShapeToString(w.shape()) << ", "
+      << group_sizes.size() << " groups (needs x [A, K], w [G, K, N], G group sizes)";
+  const int64_t k = x.dim(1);
+  const int64_t n = trans_w ? w.dim(1) : w.dim(2);
+  CHECK_EQ(trans_w ? w.dim(2) : w.dim(1), k) << "GroupedMatMul: inner dims differ: x " << ShapeToString(x.shape())
+                                             << ", w " << ShapeToString(w.shape()) << (trans_w ? "^T" : "");
+  int64_t total = 0;
+  for (int64_t rows : group_sizes) {
+    CHECK_GE(rows, 0) << "GroupedMatMul: negative group size";
+    total += rows;
+  }
+  CHECK_EQ(total, x.dim(0)) << "GroupedMatMul: group sizes add up to " << total << ", x has " << x.dim(0) << " rows";
+  Tensor out = Tensor::Empty({x.dim(0), n});
+  const float* px = x.data<float>();
+  const float* pw = w.data<float>();
+  float* po = out.data<float>();
+  const std::vector<int64_t> first = FirstRows(group_sizes);
+  ForEachGroup(group_sizes, [&](int64_t g) {
+    Gemm(false, trans_w, group_sizes[g], n, k, 1.f, px + first[g] * k, pw + g * k * n, 0.f, po + first[g] * n);
+  });
+  return Record(out, "GroupedMatMul", {x, w}, [x, w, group_sizes, trans_w, k, n](const Tensor& g, const Tensor&) {
+    Tensor gx, gw;
+    const float* pg = g.data<float>();
+    const float* px = x.data<float>();
+    const float* pw = w.data<float>();
+    const std::vector<int64_t> first = FirstRows(group_sizes);
+    if (x.requires_grad()) {
+      gx = Tensor::Empty(x.shape());
+      float* pgx = gx.data<float>();
+      ForEachGroup(group_sizes, [&](int64_t e) {  // dx_e = g_e w_e^T
+        Gemm(false, !trans_w, group_sizes[e], k, n, 1.f, pg + first[e] * n, pw + e * k * n, 0.f, pgx + first[e] * k);
+      });
+    }
+    if (w.requires_grad()) {
+      gw = Tensor::Empty(w.shape());
+      float* pgw = gw.data<float>();
+      ForEachGroup(group_sizes, [&](int64_t e) {  // dw_e = x_e^T g_e (or its transpose)
+        float* dst = pgw + e * k * n;
+        if (trans_w) {
+          Gemm(true, false, n, k, group_sizes[e], 1.f, pg + first[e] * n, px + first[e] * k, 0.f, dst);
+        } else {
+          Gemm(true, false, k, n, group_sizes[e], 1.f, px + first[e] * k, pg + first[e] * n, 0.f, dst);
+        }
+      });
+    }
+    return std::vector<Tensor>{gx, gw};
   });
 }
 

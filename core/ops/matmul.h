@@ -3,6 +3,7 @@
 #define ONEMODEL_CORE_OPS_MATMUL_H_
 
 #include <cstdint>
+#include <vector>
 
 #include "core/tensor.h"
 
@@ -18,6 +19,11 @@ Tensor MatMul(const Tensor& a, const Tensor& b, bool trans_a = false, bool trans
 
 // a [B, M, K] times b [B, K, N], with per-operand transposes of the last two dims -> [B, M, N].
 Tensor BatchedMatMul(const Tensor& a, const Tensor& b, bool trans_a = false, bool trans_b = false);
+
+// Grouped GEMM (the MoE experts): x [A, K] holds groups of rows one after another, group g having
+// group_sizes[g] rows (sizes add up to A; a group may be empty); w [G, K, N] (or [G, N, K] with trans_w).
+// Rows of group g are multiplied by w[g] -> [A, N]. One op for all experts, no per-expert tensors.
+Tensor GroupedMatMul(const Tensor& x, const Tensor& w, const std::vector<int64_t>& group_sizes, bool trans_w = false);
 
 }  // namespace onemodel::ops
 

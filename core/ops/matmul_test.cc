@@ -65,6 +65,28 @@ TEST(MatMulTest, Batched) {
   }
 }
 
+TEST(MatMulTest, GroupedWithEmptyGroups) {
+  std::mt19937 rng(4);
+  for (bool tw : {false, true}) {
+    const std::vector<int64_t> sizes = {2, 0, 3, 1};
+    const int64_t a = 6, k = 3, n = 4, groups = 4;
+    CheckOp({testing::RandomTensor(rng, {a, k}), testing::RandomTensor(rng, tw ? Shape{groups, n, k} : Shape{groups, k, n})},
+            [&](const std::vector<Tensor>& in) { return GroupedMatMul(in[0], in[1], sizes, tw); },
+            [&](const std::vector<Doubles>& in) {
+              Doubles out;
+              int64_t row = 0;
+              for (int64_t g = 0; g < groups; ++g) {
+                const Doubles x(in[0].begin() + row * k, in[0].begin() + (row + sizes[g]) * k);
+                const Doubles w(in[1].begin() + g * k * n, in[1].begin() + (g + 1) * k * n);
+                const Doubles y = MatMulRef(x, w, 1, sizes[g], n, k, false, tw, true);
+                out.insert(out.end(), y.begin(), y.end());
+                row += sizes[g];
+              }
+              return out;
+            });
+  }
+}
+
 TEST(MatMulDeathTest, InnerDimMismatchNamesShapes) {
   EXPECT_DEATH(MatMul(Tensor::Zeros({2, 3}), Tensor::Zeros({4, 5})), "MatMul: inner dims differ: \\[2, 3\\] x \\[4, 5\\]");
 }

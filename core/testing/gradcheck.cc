@@ -78,4 +78,91 @@ void CheckOp(const std::vector<Tensor>& inputs, const OpUnderTest& op, const Ref
   }
 }
 
+namespace {
+// The smallest slope an f32 finite difference can resolve: a few ulps of the objective over the step.
+double FloatResolution(double plus, double minus, double step) {
+  return 1e-5 + 8 * 1.1920929e-7 * (std::abs(plus) + std::abs(minus)) / (2 * step);
+}
+}  // namespace
+
+void CheckGradientsNumerically(const std::vector<Tensor>& inputs, const OpUnderTest& op, double step,
+                               double tolerance) {
+  std::vector<Tensor> leaves;
+  for (const Tensor& t : inputs) leaves.push_back(t.Clone().set_requires_grad(true));
+  const Tensor out = op(leaves);
+  std::mt19937 rng(4321);
+  const Tensor weights = RandomTensor(rng, out.shape(), -1.f, 1.f);
+  ops::SumAll(ops::Mul(out, weights)).Backward();
+  auto weighted = [&](const std::vector<Tensor>& in) {
+    NoGradScope no_grad;
+    const std::vector<float> y = op(in).ToVector(), w = weights.ToVector();
+    double s = 0;
+    for (size_t i = 0; i < y.size(); ++i) s += static_cast<double>(y[i]) * w[i];
+    return s;
+  };
+  for (size_t k = 0; k < leaves.size(); ++k) {
+    std::vector<Tensor> probe;
+    for (const Tensor& t : inputs) probe.push_back(t.Clone());
+    const int64_t n = probe[k].numel();
+    Doubles fd(n), resolution(n);
+    for (int64_t j = 0; j < n; ++j) {
+      float* p = probe[k].data<float>() + j;
+      const float original = *p;
+      *p = original + static_cast<float>(step);
+      const double plus = weighted(probe);
+      *p = original - static_cast<float>(step);
+      const double minus = weighted(probe);
+      *p = original;
+      fd[j] = (plus - minus) / (2 * step);
+      resolution[j] = FloatResolution(plus, minus, step);
+    }
+    double rms = 0;
+    for (double v : fd) rms += v * v;
+    rms = std::sqrt(rms / std::max<int64_t>(n, 1));
+    const Tensor grad = leaves[k].grad();
+    ASSERT_TRUE(grad.defined()) << "input " << k << " got no gradient";
+    const std::vector<float> g = grad.ToVector();
+    for (int64_t j = 0; j < n; ++j) {
+      ASSERT_LE(std::abs(g[j] - fd[j]), tolerance * (std::abs(fd[j]) + rms) + resolution[j])
+          << "gradient of input " << k << " (shape " << ShapeToString(inputs[k].shape()) << ") element " << j
+          << ": ours " << g[j] << ", finite differences " << fd[j];
+    }
+  }
+}
+
+void CheckParameterGradients(const NamedTensors& params, const std::function<Tensor()>& loss, double step,
+                             double tolerance) {
+  for (const auto& [_, p] : params) const_cast<Tensor&>(p).ZeroGrad();
+  loss().Backward();
+  auto value = [&] {
+    NoGradScope no_grad;
+    return static_cast<double>(loss().item());
+  };
+  for (const auto& [name, p] : params) {
+    const Tensor grad = p.grad();
+    ASSERT_TRUE(grad.defined()) << "parameter " << name << " got no gradient";
+    const std::vector<float> g = grad.ToVector();
+    Doubles fd(p.numel()), resolution(p.numel());
+    for (int64_t j = 0; j < p.numel(); ++j) {
+      float* x = p.data<float>() + j;
+      const float original = *x;
+      *x = original + static_cast<float>(step);
+      const double plus = value();
+      *x = original - static_cast<float>(step);
+      const double minus = value();
+      *x = original;
+      fd[j] = (plus - minus) / (2 * step);
+      resolution[j] = FloatResolution(plus, minus, step);
+    }
+    double rms = 0;
+    for (double v : fd) rms += v * v;
+    rms = std::sqrt(rms / std::max<int64_t>(p.numel(), 1));
+    for (int64_t j = 0; j < p.numel(); ++j) {
+      ASSERT_LE(std::abs(g[j] - fd[j]), tolerance * (std::abs(fd[j]) + rms) + resolution[j])
+          << "gradient of parameter " << name << " element " << j << ": ours " << g[j] << ", finite differences "
+          << fd[j];
+    }
+  }
+}
+
 }  // namespace onemodel::testing

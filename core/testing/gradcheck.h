@@ -7,6 +7,7 @@
 #include <random>
 #include <vector>
 
+#include "core/module.h"
 #include "core/tensor.h"
 
 namespace onemodel::testing {
@@ -25,6 +26,17 @@ struct Tolerance {
 // sum(output * R) for a fixed random R against finite differences of the reference. Reports through gtest.
 void CheckOp(const std::vector<Tensor>& inputs, const OpUnderTest& op, const Reference& reference,
              Tolerance tolerance = {});
+
+// For composite layers with no independent reference (MoE layers): the backward pass against central
+// finite differences of the op itself, in f32. Steps must not flip discrete choices (top-k, capacity), so
+// use inputs whose router logits are well separated. Tolerance: |ours - fd| <= tol * (|fd| + rms(fd)).
+void CheckGradientsNumerically(const std::vector<Tensor>& inputs, const OpUnderTest& op, double step = 1e-2,
+                               double tolerance = 2e-2);
+
+// The same check for the parameters of a module: `loss` builds a scalar from the module's current
+// parameters; each parameter element is perturbed in place and restored.
+void CheckParameterGradients(const NamedTensors& params, const std::function<Tensor()>& loss, double step = 1e-2,
+                             double tolerance = 2e-2);
 
 // Test inputs: uniform in [low, high).
 Tensor RandomTensor(std::mt19937& rng, const Shape& shape, float low = -1.f, float high = 1.f);

@@ -42,6 +42,15 @@ TEST(GradCheckTest, CatchesAWrongGradient) { EXPECT_FATAL_FAILURE(CheckWrongGrad
 
 TEST(GradCheckTest, CatchesAWrongForward) { EXPECT_FATAL_FAILURE(CheckWrongForward(), "forward element"); }
 
+void CheckWrongGradientNumerically() {
+  std::mt19937 rng(1);
+  CheckGradientsNumerically({RandomTensor(rng, {3, 2})}, SlightlyWrongDouble, 1e-2, 2e-3);
+}
+
+TEST(GradCheckTest, NumericalCheckCatchesAWrongGradient) {
+  EXPECT_FATAL_FAILURE(CheckWrongGradientNumerically(), "finite differences");
+}
+
 TEST(GradCheckTest, AcceptsACorrectOp) {
   std::mt19937 rng(1);
   CheckOp({RandomTensor(rng, {3, 2})}, [](const std::vector<Tensor>& in) { return ops::Scale(in[0], 2.f); },

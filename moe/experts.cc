@@ -1,0 +1,59 @@
+#include "moe/experts.h"
+
+#include <cmath>
+
+#include "core/ops/ops.h"
+#include "core/rng.h"
+
+namespace onemodel::moe {
+namespace {
+
+constexpr uint16_t kInitPurpose = 20;
+
+// Uniform with variance 1 / fan_in (LeCun); `part` separates the tensors of one layer.
+Tensor Init(const Shape& shape, int64_t fan_in, uint64_t seed, uint16_t layer, uint32_t part) {
+  const float bound = std::sqrt(3.f / static_cast<float>(fan_in));
+  return RandomUniform(shape, RngKey{seed, part, layer, kInitPurpose}, -bound, bound);
+}
+
+}  // namespace
+
+UnaryKind ActivationKind(config::MoeConfig::Activation activation) {
+  switch (activation) {
+    case config::MoeConfig::RELU: return UnaryKind::kRelu;
+    case config::MoeConfig::GELU: return UnaryKind::kGelu;
+    case config::MoeConfig::SILU: return UnaryKind::kSilu;
+    case config::MoeConfig::CUBE: return UnaryKind::kCube;
+  }
+  return UnaryKind::kRelu;
+}
+
+FfnExperts::FfnExperts(int64_t num_experts, int64_t dim, int64_t hidden, UnaryKind activation, bool swiglu,
+                       uint64_t seed, uint16_t layer)
+    : activation_(activation) {
+  w_in = RegisterParameter("w_in", Init({num_experts, dim, hidden}, dim, seed, layer, 0));
+  if (swiglu) w_gate = RegisterParameter("w_gate", Init({num_experts, dim, hidden}, dim, seed, layer, 1));
+  w_out = RegisterParameter("w_out", Init({num_experts, hidden, dim}, hidden, seed, layer, 2));
+}
+
+Tensor FfnExperts::Forward(const Tensor& rows, const std::vector<int64_t>& rows_per_expert) const {
+  Tensor h = ops::GroupedMatMul(rows, w_in, rows_per_expert);
+  h = w_gate.defined() ? ops::Mul(ops::Unary(ops::GroupedMatMul(rows, w_gate, rows_per_expert), activation_), h)
+                       : ops::Unary(h, activation_);
+  return ops::GroupedMatMul(h, w_out, rows_per_expert);
+}
+
+Ffn::Ffn(int64_t dim, int64_t hidden, UnaryKind activation, bool swiglu, uint64_t seed, uint16_t layer)
+    : activation_(activation) {
+  w_in = RegisterParameter("w_in", Init({dim, hidden}, dim, seed, layer, 3));
+  if (swiglu) w_gate = RegisterParameter("w_gate", Init({dim, hidden}, dim, seed, layer, 4));
+  w_out = RegisterParameter("w_out", Init({hidden, dim}, hidden, seed, layer, 5));
+}
+
+Tensor Ffn::Forward(const Tensor& x) const {
+  Tensor h = ops::MatMul(x, w_in);
+  h = w_gate.defined() ? ops::Mul(ops::Unary(ops::MatMul(x, w_gate), activation_), h) : ops::Unary(h, activation_);
+  return ops::MatMul(h, w_out);
+}
+
+}  // namespace onemodel::moe

@@ -1,0 +1,43 @@
+// Expert networks. FfnExperts holds all E experts' weights in [E, ...] tensors and runs them as one grouped
+// GEMM over the dispatcher's contiguous blocks. Ffn is the same network, dense (the shared expert).
+#ifndef ONEMODEL_MOE_EXPERTS_H_
+#define ONEMODEL_MOE_EXPERTS_H_
+
+#include <vector>
+
+#include "configs/experiment.pb.h"
+#include "core/module.h"
+#include "core/ops/unary_math.h"
+
+namespace onemodel::moe {
+
+UnaryKind ActivationKind(config::MoeConfig::Activation activation);
+
+class FfnExperts : public Module {
+ public:
+  // d -> hidden -> d per expert, no biases; swiglu: act(x W_gate) * (x W_in).
+  FfnExperts(int64_t num_experts, int64_t dim, int64_t hidden, UnaryKind activation, bool swiglu, uint64_t seed,
+             uint16_t layer);
+  // rows [A, d] grouped by expert (rows_per_expert[e] rows each) -> [A, d].
+  Tensor Forward(const Tensor& rows, const std::vector<int64_t>& rows_per_expert) const;
+
+  Tensor w_in, w_gate, w_out;
+
+ private:
+  UnaryKind activation_;
+};
+
+class Ffn : public Module {
+ public:
+  Ffn(int64_t dim, int64_t hidden, UnaryKind activation, bool swiglu, uint64_t seed, uint16_t layer);
+  Tensor Forward(const Tensor& x) const;  // [..., d] -> [..., d]
+
+  Tensor w_in, w_gate, w_out;
+
+ private:
+  UnaryKind activation_;
+};
+
+}  // namespace onemodel::moe
+
+#endif  // ONEMODEL_MOE_EXPERTS_H_

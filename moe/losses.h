@@ -1,0 +1,27 @@
+// Auxiliary router losses (all scalars, differentiable through the router).
+#ifndef ONEMODEL_MOE_LOSSES_H_
+#define ONEMODEL_MOE_LOSSES_H_
+
+#include "moe/routing.h"
+
+namespace onemodel::moe {
+
+// Switch Transformer: E * sum_e f_e * P_e, f_e = fraction of routed assignments to expert e (a constant),
+// P_e = mean router probability of e. 1 when perfectly balanced.
+Tensor SwitchLoadBalanceLoss(const Routing& routing);
+
+// Squared coefficient of variation, var / mean^2 over the entries of v (Shazeer et al.'s balance losses).
+Tensor CoefficientOfVariationSquared(const Tensor& v);
+
+// Shazeer et al.: CV^2 of importance (the sum of gate values per expert).
+Tensor ImportanceLoss(const Routing& routing);
+
+// Shazeer et al.: CV^2 of the smooth load estimate; needs routing.load_estimate.
+Tensor LoadLoss(const Routing& routing);
+
+// Router z-loss (ST-MoE): mean over tokens of logsumexp(logits)^2.
+Tensor ZLoss(const Routing& routing);
+
+}  // namespace onemodel::moe
+
+#endif  // ONEMODEL_MOE_LOSSES_H_

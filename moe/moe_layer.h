@@ -1,0 +1,75 @@
+// The MoE layer family: MoE (router + capacity + dispatcher + experts + losses + statistics), Multi-Head
+// MoE and hierarchical MoE. Each returns its output (same shape as the input, without the residual: the
+// block that holds the layer adds it, which is also where dropped tokens pass through), the weighted sum of
+// its auxiliary losses, and its routing statistics.
+#ifndef ONEMODEL_MOE_MOE_LAYER_H_
+#define ONEMODEL_MOE_MOE_LAYER_H_
+
+#include <memory>
+
+#include "configs/experiment.pb.h"
+#include "core/module.h"
+#include "moe/experts.h"
+#include "moe/router.h"
+#include "moe/routing_stats.h"
+
+namespace onemodel::moe {
+
+struct MoeOutput {
+  Tensor y;         // [..., d]
+  Tensor aux_loss;  // scalar: coefficients from the config times the router losses
+  RoutingStats stats;
+};
+
+// The configured auxiliary losses of one routing, weighted and summed.
+Tensor AuxLoss(const config::MoeConfig& config, const Routing& routing);
+
+class MoeLayer : public Module {
+ public:
+  // The config must have passed ValidateMoeConfig(config, dim).
+  MoeLayer(const config::MoeConfig& config, int64_t dim, uint64_t seed, uint16_t layer);
+  // x [..., d]; `labels` [tokens] i64 (optional) feed the dispatch-entropy statistic.
+  MoeOutput Forward(const Tensor& x, uint32_t step, bool training, const Tensor& labels = Tensor()) const;
+
+  Router router;
+  FfnExperts experts;
+  std::unique_ptr<Ffn> shared_expert;
+
+ private:
+  config::MoeConfig config_;
+  int64_t dim_;
+};
+
+// MH-MoE (Wu et al. 2024): x W_head, each token split into `heads` sub-tokens of d / heads routed on their
+// own, merged back, then W_merge (both d x d).
+class MultiHeadMoeLayer : public Module {
+ public:
+  MultiHeadMoeLayer(const config::MoeConfig& config, int64_t dim, uint64_t seed, uint16_t layer);
+  MoeOutput Forward(const Tensor& x, uint32_t step, bool training, const Tensor& labels = Tensor()) const;
+
+  Tensor head, merge;
+  MoeLayer inner;
+
+ private:
+  int64_t heads_;
+};
+
+// Two-level MoE: an outer router picks groups (top-k of `groups`), each picked group's own gate picks
+// experts inside it; an expert's gate is outer gate x inner gate. Softmax or Laplace at each level.
+class HierarchicalMoeLayer : public Module {
+ public:
+  HierarchicalMoeLayer(const config::MoeConfig& config, int64_t dim, uint64_t seed, uint16_t layer);
+  MoeOutput Forward(const Tensor& x, uint32_t step, bool training, const Tensor& labels = Tensor()) const;
+
+  Router outer_router;
+  Router inner_router;  // logits for all experts at once, read per group
+  FfnExperts experts;
+
+ private:
+  config::MoeConfig config_;
+  int64_t dim_;
+};
+
+}  // namespace onemodel::moe
+
+#endif  // ONEMODEL_MOE_MOE_LAYER_H_
