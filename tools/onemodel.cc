@@ -6,10 +6,14 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "configs/config.h"
 #include "glog/logging.h"
+#include "tasks/synthetic/chen2022.h"
 #include "tools/fmnist_demo.h"
+
+#include <omp.h>
 
 namespace onemodel {
 namespace {
@@ -17,7 +21,9 @@ namespace {
 constexpr char kUsage[] =
     "usage: onemodel <command> [flags]\n"
     "commands:\n"
-    "  fmnist-demo --config FILE [--out DIR]   train and evaluate the engine demo CNN on Fashion-MNIST\n";
+    "  fmnist-demo --config FILE [--out DIR]   train and evaluate the engine demo CNN on Fashion-MNIST\n"
+    "  repro chen2022 [--config FILE] [--seeds N] [--threads N]\n"
+    "                                          reproduce Chen et al. 2022 (MoE on cluster-structured data)\n";
 
 std::string ResolvePath(const std::string& path) {
   const char* workspace = std::getenv("BUILD_WORKSPACE_DIRECTORY");  // set by `bazel run`
@@ -64,6 +70,40 @@ int FmnistDemo(const std::vector<std::string>& args) {
   return 0;
 }
 
+int ReproChen2022(const std::vector<std::string>& args) {
+  std::vector<std::pair<std::string, std::string>> flags;
+  if (!ParseFlags(args, {"config", "seeds", "threads"}, &flags)) return 2;
+  config::Experiment experiment;
+  for (const auto& [name, value] : flags) {
+    if (name != "config") continue;
+    absl::StatusOr<config::Experiment> loaded = LoadExperiment(ResolvePath(value));
+    if (!loaded.ok()) {
+      std::fprintf(stderr, "onemodel: %s\n", std::string(loaded.status().message()).c_str());
+      return 1;
+    }
+    experiment = *loaded;
+  }
+  config::Chen2022Config c = experiment.chen2022();
+  for (const auto& [name, value] : flags) {
+    int n = 0;
+    if (name == "config") continue;
+    if (!absl::SimpleAtoi(value, &n) || n < 1) {
+      std::fprintf(stderr, "onemodel: --%s wants a positive integer, got '%s'\n", name.c_str(), value.c_str());
+      return 2;
+    }
+    if (name == "seeds") c.set_seeds(n);
+    if (name == "threads") omp_set_num_threads(n);
+  }
+  std::printf("Chen et al. 2022 on cluster-structured data: %d seeds, %d train / %d test samples, %d experts\n",
+              c.seeds(), c.data().train_size(), c.data().test_size(), c.experts());
+  absl::StatusOr<std::vector<synthetic::ChenSummary>> result = synthetic::RunChen2022(c);
+  if (!result.ok()) {
+    std::fprintf(stderr, "onemodel: %s\n", std::string(result.status().message()).c_str());
+    return 1;
+  }
+  return 0;
+}
+
 }  // namespace
 }  // namespace onemodel
 
@@ -76,6 +116,13 @@ int main(int argc, char** argv) {
   const std::string command = argv[1];
   const std::vector<std::string> args(argv + 2, argv + argc);
   if (command == "fmnist-demo") return onemodel::FmnistDemo(args);
+  if (command == "repro") {
+    if (args.empty() || args[0] != "chen2022") {
+      std::fprintf(stderr, "onemodel repro: known reproductions: chen2022\n%s", onemodel::kUsage);
+      return 2;
+    }
+    return onemodel::ReproChen2022({args.begin() + 1, args.end()});
+  }
   std::fprintf(stderr, "onemodel: unknown command '%s'\n%s", command.c_str(), onemodel::kUsage);
   return 2;
 }
