@@ -43,6 +43,27 @@ Tensor FfnExperts::Forward(const Tensor& rows, const std::vector<int64_t>& rows_
   return ops::GroupedMatMul(h, w_out, rows_per_expert);
 }
 
+PatchConvExperts::PatchConvExperts(int64_t num_experts, int64_t patch_dim, int64_t outputs, int64_t filters,
+                                   std::optional<UnaryKind> activation, float init_scale, uint64_t seed,
+                                   uint16_t layer)
+    : outputs_(outputs), filters_(filters), activation_(activation) {
+  const float bound = init_scale / std::sqrt(static_cast<float>(patch_dim));
+  weight = RegisterParameter("weight", RandomUniform({num_experts, patch_dim, outputs * filters},
+                                                     RngKey{seed, 6, layer, kInitPurpose}, -bound, bound));
+}
+
+Tensor PatchConvExperts::Forward(const Tensor& rows, const std::vector<int64_t>& rows_per_expert) const {
+  const int64_t a = rows.dim(0), patch_dim = weight.dim(1), patches = rows.dim(1) / patch_dim;
+  CHECK_EQ(patches * patch_dim, rows.dim(1)) << "PatchConvExperts: a row of " << rows.dim(1)
+                                             << " values is not a whole number of patches of " << patch_dim;
+  std::vector<int64_t> patch_rows = rows_per_expert;
+  for (int64_t& r : patch_rows) r *= patches;
+  Tensor h = ops::GroupedMatMul(ops::Reshape(rows, {a * patches, patch_dim}), weight, patch_rows);
+  if (activation_) h = ops::Unary(h, *activation_);
+  const Tensor per_token = ops::Sum(ops::Reshape(h, {a, patches, outputs_ * filters_}), 1);  // over patches
+  return ops::Sum(ops::Reshape(per_token, {a, outputs_, filters_}), 2);                      // over filters
+}
+
 Ffn::Ffn(int64_t dim, int64_t hidden, UnaryKind activation, bool swiglu, uint64_t seed, uint16_t layer)
     : activation_(activation) {
   w_in = RegisterParameter("w_in", Init({dim, hidden}, dim, seed, layer, 3));

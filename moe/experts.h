@@ -3,6 +3,7 @@
 #ifndef ONEMODEL_MOE_EXPERTS_H_
 #define ONEMODEL_MOE_EXPERTS_H_
 
+#include <optional>
 #include <vector>
 
 #include "configs/experiment.pb.h"
@@ -25,6 +26,24 @@ class FfnExperts : public Module {
 
  private:
   UnaryKind activation_;
+};
+
+// Patch-convolution experts (Chen et al. 2022): a token is P patches of patch_dim; expert e has `filters`
+// filters per output (class), applied with kernel = stride = patch_dim; output o of a token is
+// sum over patches p and filters j of act(<w_e,o,j, x_p>). No activation (nullopt) gives linear experts.
+class PatchConvExperts : public Module {
+ public:
+  // Weights start uniform in +-init_scale / sqrt(patch_dim).
+  PatchConvExperts(int64_t num_experts, int64_t patch_dim, int64_t outputs, int64_t filters,
+                   std::optional<UnaryKind> activation, float init_scale, uint64_t seed, uint16_t layer);
+  // rows [A, P * patch_dim] grouped by expert -> [A, outputs].
+  Tensor Forward(const Tensor& rows, const std::vector<int64_t>& rows_per_expert) const;
+
+  Tensor weight;  // [E, patch_dim, outputs * filters]
+
+ private:
+  int64_t outputs_, filters_;
+  std::optional<UnaryKind> activation_;
 };
 
 class Ffn : public Module {

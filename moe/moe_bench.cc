@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <string>
 #include <functional>
 
 #include "configs/config.h"
@@ -52,6 +54,33 @@ double SgemmGflops() {
   return 2.0 * n * n * n / best / 1e9;
 }
 
+struct TorchResult {
+  bool ok = false;
+  double moe_ms = 0, dense_ms = 0;
+  std::string version;
+};
+
+// The same step in PyTorch (tools/bench/moe_torch.py), with the interpreter in $ONEMODEL_TORCH_PYTHON
+// (tools/bench/setup_torch.sh makes one with the current PyPI release).
+TorchResult RunTorch(int threads) {
+  TorchResult r;
+  const char* python = std::getenv("ONEMODEL_TORCH_PYTHON");
+  if (python == nullptr) return r;
+  const std::string command = std::string(python) + " tools/bench/moe_torch.py --threads " + std::to_string(threads);
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return r;
+  char line[512];
+  while (std::fgets(line, sizeof(line), pipe) != nullptr) {
+    char version[64] = {0};
+    if (std::sscanf(line, "TORCH moe ms_per_step=%lf dense_ms=%lf torch=%63s", &r.moe_ms, &r.dense_ms, version) == 3) {
+      r.ok = true;
+      r.version = version;
+    }
+  }
+  pclose(pipe);
+  return r;
+}
+
 void Run() {
   auto experiment = ParseExperiment(
       "moe { num_experts: 8 hidden: 1024 activation: RELU load_balance_coef: 0.01 z_loss_coef: 0 "
@@ -91,9 +120,24 @@ void Run() {
               gflops / sgemm, stats.Summary().c_str());
   std::printf("dense FFN step (d_ff=%lld): %.1f ms, %.1f GFLOP/s\n", static_cast<long long>(kTopK * kHidden),
               dense_s * 1e3, flops / dense_s / 1e9);
+  const TorchResult torch = RunTorch(omp_get_max_threads());
+  std::string torch_keys = " torch=skipped";
+  if (torch.ok) {
+    const double torch_gflops = flops / (torch.moe_ms * 1e-3) / 1e9;
+    std::printf("PyTorch %s, same step: %.1f ms (%.1f GFLOP/s, %.2f of sgemm), its dense FFN %.1f ms; "
+                "ours is %.2fx faster\n",
+                torch.version.c_str(), torch.moe_ms, torch_gflops, torch_gflops / sgemm, torch.dense_ms,
+                torch.moe_ms / (moe_s * 1e3));
+    torch_keys = " torch_ms=" + std::to_string(torch.moe_ms) + " speedup_vs_torch=" +
+                 std::to_string(torch.moe_ms / (moe_s * 1e3)) + " torch_peak_fraction=" +
+                 std::to_string(torch_gflops / sgemm);
+  } else {
+    std::printf("PyTorch reference: skipped (set ONEMODEL_TORCH_PYTHON; tools/bench/setup_torch.sh makes one)\n");
+  }
   std::printf("BENCH moe ms_per_step=%.1f tokens_per_s=%.0f gflops=%.1f sgemm_gflops=%.1f peak_fraction=%.3f "
-              "moe_over_dense=%.3f dense_ms=%.1f\n",
-              moe_s * 1e3, kTokens / moe_s, gflops, sgemm, gflops / sgemm, moe_s / dense_s, dense_s * 1e3);
+              "moe_over_dense=%.3f dense_ms=%.1f%s\n",
+              moe_s * 1e3, kTokens / moe_s, gflops, sgemm, gflops / sgemm, moe_s / dense_s, dense_s * 1e3,
+              torch_keys.c_str());
 }
 
 }  // namespace

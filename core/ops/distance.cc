@@ -19,6 +19,21 @@ std::vector<float> RowSquaredNorms(const float* p, int64_t rows, int64_t d) {
   }
   return out;
 }
+// One side's gradient: self * (sums of s along self's rows) - op(s) other, where s [n, e] holds
+// g / dist and op(s) is s or s^T (for the w side).
+Tensor SelfMinusProduct(const Tensor& self, const float* s, int64_t n, int64_t e, bool trans_s, const Tensor& other) {
+  Tensor out = self.Clone();
+  const int64_t rows = self.dim(0), d = self.dim(1);
+  float* po = out.data<float>();
+  for (int64_t r = 0; r < rows; ++r) {
+    float sum = 0.f;
+    for (int64_t j = 0; j < (trans_s ? n : e); ++j) sum += trans_s ? s[j * e + r] : s[r * e + j];
+    for (int64_t k = 0; k < d; ++k) po[r * d + k] *= sum;
+  }
+  Gemm(trans_s, false, rows, d, trans_s ? n : e, -1.f, s, other.data<float>(), 1.f, po);
+  return out;
+}
+
 }  // namespace
 
 Tensor PairwiseL2(const Tensor& x, const Tensor& w) {
@@ -44,26 +59,8 @@ Tensor PairwiseL2(const Tensor& x, const Tensor& w) {
     float* ps = s.data<float>();
     for (int64_t i = 0; i < n * e; ++i) ps[i] = pd[i] > 0.f ? pg[i] / pd[i] : 0.f;
     Tensor gx, gw;
-    if (x.requires_grad()) {
-      gx = x.Clone();
-      float* pgx = gx.data<float>();
-      for (int64_t i = 0; i < n; ++i) {
-        float rs = 0.f;
-        for (int64_t j = 0; j < e; ++j) rs += ps[i * e + j];
-        for (int64_t k = 0; k < d; ++k) pgx[i * d + k] *= rs;
-      }
-      Gemm(false, false, n, d, e, -1.f, ps, w.data<float>(), 1.f, pgx);
-    }
-    if (w.requires_grad()) {
-      gw = w.Clone();
-      float* pgw = gw.data<float>();
-      for (int64_t j = 0; j < e; ++j) {
-        float cs = 0.f;
-        for (int64_t i = 0; i < n; ++i) cs += ps[i * e + j];
-        for (int64_t k = 0; k < d; ++k) pgw[j * d + k] *= cs;
-      }
-      Gemm(true, false, e, d, n, -1.f, ps, x.data<float>(), 1.f, pgw);
-    }
+    if (x.requires_grad()) gx = SelfMinusProduct(x, ps, n, e, /*trans_s=*/false, w);
+    if (w.requires_grad()) gw = SelfMinusProduct(w, ps, n, e, /*trans_s=*/true, x);
     return std::vector<Tensor>{gx, gw};
   });
 }

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <numeric>
+#include <optional>
 
 #include "absl/strings/str_format.h"
 #include "core/autograd.h"
@@ -10,6 +12,7 @@
 #include "core/optim.h"
 #include "core/rng.h"
 #include "moe/dispatcher.h"
+#include "moe/experts.h"
 #include "moe/routing_stats.h"
 
 namespace onemodel::synthetic {
@@ -17,12 +20,8 @@ namespace {
 
 constexpr uint16_t kInitPurpose = 40, kRouterNoisePurpose = 41;
 
-// Patch-convolution logits (kernel = stride = patch length): for class c, sum over patches p and filters j
-// of act(<w_cj, x_p>). patch_rows [n * P, d] times w [d, 2m] (or grouped by expert) -> [n, 2].
-Tensor PatchLogits(const Tensor& filter_out, int64_t n, int64_t patches, int64_t filters, bool cubic) {
-  const Tensor act = cubic ? ops::Cube(filter_out) : filter_out;
-  const Tensor per_sample = ops::Sum(ops::Reshape(act, {n, patches, 2 * filters}), 1);  // [n, 2m]
-  return ops::Sum(ops::Reshape(per_sample, {n, 2, filters}), 2);                        // [n, 2]
+std::optional<UnaryKind> Activation(bool cubic) {
+  return cubic ? std::optional<UnaryKind>(UnaryKind::kCube) : std::nullopt;
 }
 
 double Accuracy(const Tensor& logits, const Tensor& labels) {
@@ -37,23 +36,19 @@ struct Dims {
 };
 Dims DimsOf(const ClusterData& d) { return {d.x.dim(0), d.x.dim(1), d.x.dim(2)}; }
 
-// The single expert: one patch-conv network with `filters` filters per class.
+// The single expert: one patch-conv network (an expert group of one) over every sample.
 class SingleExpert {
  public:
-  SingleExpert(int64_t dim, int64_t filters, bool cubic, uint64_t seed) : filters_(filters), cubic_(cubic) {
-    const float bound = 1.f / std::sqrt(static_cast<float>(dim));
-    w_ = RandomUniform({dim, 2 * filters}, RngKey{seed, 0, 1, kInitPurpose}, -bound, bound).set_requires_grad(true);
-  }
+  SingleExpert(int64_t dim, int64_t filters, bool cubic, uint64_t seed)
+      : net_(1, dim, 2, filters, Activation(cubic), 1.f, seed, 1) {}
   Tensor Logits(const ClusterData& d) const {
     const Dims s = DimsOf(d);
-    return PatchLogits(ops::MatMul(ops::Reshape(d.x, {s.n * s.patches, s.dim}), w_), s.n, s.patches, filters_, cubic_);
+    return net_.Forward(ops::Reshape(d.x, {s.n, s.patches * s.dim}), {s.n});
   }
-  Tensor weight() const { return w_; }
+  Tensor weight() const { return net_.weight; }
 
  private:
-  int64_t filters_;
-  bool cubic_;
-  Tensor w_;
+  moe::PatchConvExperts net_;
 };
 
 // The MoE: router h = Theta^T sum_p x_p (zero-initialized, no bias), U[0, 1) noise in training, top-1 by
@@ -61,10 +56,7 @@ class SingleExpert {
 class ChenMoe {
  public:
   ChenMoe(int64_t dim, int64_t experts, int64_t filters, bool cubic, float init_scale, uint64_t seed)
-      : experts_(experts), filters_(filters), cubic_(cubic), seed_(seed) {
-    const float bound = init_scale / std::sqrt(static_cast<float>(dim));
-    w_ = RandomUniform({experts, dim, 2 * filters}, RngKey{seed, 0, 2, kInitPurpose}, -bound, bound)
-             .set_requires_grad(true);
+      : experts_(experts), seed_(seed), net_(experts, dim, 2, filters, Activation(cubic), init_scale, seed, 2) {
     theta_ = Tensor::Zeros({dim, experts}).set_requires_grad(true);
   }
 
@@ -81,34 +73,30 @@ class ChenMoe {
     moe::Routing r;
     r.num_tokens = s.n;
     r.num_experts = experts_;
-    r.token = Tensor::FromIndices([&] {
-      std::vector<int64_t> t(s.n);
-      for (int64_t i = 0; i < s.n; ++i) t[i] = i;
-      return t;
-    }(), {s.n});
+    std::vector<int64_t> tokens(s.n);
+    std::iota(tokens.begin(), tokens.end(), 0);
+    r.token = Tensor::FromIndices(tokens, {s.n});
     r.expert = top.indices.View({s.n});
     r.gate = ops::Reshape(ops::GatherLastDim(ops::Softmax(h), top.indices), {s.n});
     r.routed = s.n;
     const moe::DispatchPlan plan = moe::PlanDispatch(r);
     const Tensor rows = moe::Dispatch(ops::Reshape(d.x, {s.n, s.patches * s.dim}), plan);
-    std::vector<int64_t> patch_rows = plan.rows_per_expert;
-    for (int64_t& v : patch_rows) v *= s.patches;
-    const Tensor filter_out = ops::GroupedMatMul(ops::Reshape(rows, {s.n * s.patches, s.dim}), w_, patch_rows);
-    return {moe::Combine(PatchLogits(filter_out, s.n, s.patches, filters_, cubic_), plan), r};
+    return {moe::Combine(net_.Forward(rows, plan.rows_per_expert), plan), r};
   }
 
   // Experts by normalized gradient descent (each expert's gradient divided by its norm), router by SGD.
   void Step(float expert_lr, float router_lr) {
     NoGradScope no_grad;
-    const int64_t per_expert = w_.numel() / experts_;
-    float* w = w_.data<float>();
-    const float* g = w_.grad().data<float>();
+    Tensor w = net_.weight;
+    const int64_t per_expert = w.numel() / experts_;
+    float* pw = w.data<float>();
+    const float* g = w.grad().data<float>();
     for (int64_t e = 0; e < experts_; ++e) {
       double norm = 0;
       for (int64_t i = 0; i < per_expert; ++i) norm += static_cast<double>(g[e * per_expert + i]) * g[e * per_expert + i];
       if (norm == 0) continue;  // an expert that got no samples keeps its weights
       const float scale = expert_lr / static_cast<float>(std::sqrt(norm));
-      for (int64_t i = 0; i < per_expert; ++i) w[e * per_expert + i] -= scale * g[e * per_expert + i];
+      for (int64_t i = 0; i < per_expert; ++i) pw[e * per_expert + i] -= scale * g[e * per_expert + i];
     }
     if (theta_.grad().defined()) {
       float* t = theta_.data<float>();
@@ -117,15 +105,15 @@ class ChenMoe {
     }
   }
   void ZeroGrad() {
-    w_.ZeroGrad();
+    net_.ZeroGrad();
     theta_.ZeroGrad();
   }
 
  private:
-  int64_t experts_, filters_;
-  bool cubic_;
+  int64_t experts_;
   uint64_t seed_;
-  Tensor w_, theta_;
+  moe::PatchConvExperts net_;
+  Tensor theta_;
 };
 
 double Seconds(std::chrono::steady_clock::time_point since) {
