@@ -30,13 +30,22 @@ double Seconds(const std::function<void()>& fn) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// Median time of `reps` calls after `warmup` calls.
-double MedianSeconds(int warmup, int reps, const std::function<void()>& fn) {
-  for (int i = 0; i < warmup; ++i) fn();
-  std::vector<double> t;
-  for (int i = 0; i < reps; ++i) t.push_back(Seconds(fn));
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// Median times of a and b over `reps` interleaved calls (after `warmup` of each), so drift in clock speed
+// or memory state hits both alike.
+std::pair<double, double> InterleavedMedians(int warmup, int reps, const std::function<void()>& a,
+                                             const std::function<void()>& b) {
+  for (int i = 0; i < warmup; ++i) a(), b();
+  std::vector<double> ta, tb;
+  for (int i = 0; i < reps; ++i) {
+    ta.push_back(Seconds(a));
+    tb.push_back(Seconds(b));
+  }
+  return {Median(ta), Median(tb)};
 }
 
 double SgemmGflops() {
@@ -108,8 +117,7 @@ void Run() {
     dense_sgd.Step(1e-3f);
   };
   const double sgemm = SgemmGflops();
-  const double moe_s = MedianSeconds(2, 9, moe_step);
-  const double dense_s = MedianSeconds(2, 9, dense_step);
+  const auto [moe_s, dense_s] = InterleavedMedians(2, 11, moe_step, dense_step);
   const double flops = 12.0 * kTokens * kTopK * kDim * kHidden;
   const double gflops = flops / moe_s / 1e9;
   std::printf("threads %d; sgemm 2048^3 %.1f GFLOP/s\n", omp_get_max_threads(), sgemm);
