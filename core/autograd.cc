@@ -85,12 +85,12 @@ void RunBackward(const Tensor& root) {
     CHECK_EQ(input_grads.size(), node.inputs.size()) << node.op << ": backward returned the wrong count";
     for (size_t i = 0; i < node.inputs.size(); ++i) {
       const Tensor& in = node.inputs[i];
-      const Tensor& gi = input_grads[i];
+      Tensor& gi = input_grads[i];
       if (!in.defined() || !in.requires_grad() || !gi.defined()) continue;
       CHECK(gi.shape() == in.shape()) << node.op << ": gradient " << ShapeToString(gi.shape())
                                       << " for input " << i << " of shape " << ShapeToString(in.shape());
       if (!in.grad_fn()) {
-        const_cast<Tensor&>(in).AccumulateGrad(gi);
+        const_cast<Tensor&>(in).AccumulateGrad(std::move(gi));
         continue;
       }
       auto [slot, inserted] = grads.emplace(in.impl(), gi);

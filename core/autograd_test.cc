@@ -22,6 +22,16 @@ TEST(AutogradTest, LeafGradientsAccumulateAcrossBackwardCalls) {
   EXPECT_FALSE(x.grad().defined());
 }
 
+TEST(AutogradTest, GradientsSharedBetweenInputsStayIndependent) {
+  // Add hands the same gradient tensor to both inputs; accumulating into one must not change the other.
+  Tensor a = Tensor::FromVector({1.f}, {1}).set_requires_grad(true);
+  Tensor b = Tensor::FromVector({2.f}, {1}).set_requires_grad(true);
+  ops::SumAll(ops::Add(a, b)).Backward();
+  ops::SumAll(ops::Scale(a, 5.f)).Backward();
+  EXPECT_EQ(a.grad().item(), 6.f);
+  EXPECT_EQ(b.grad().item(), 1.f);
+}
+
 TEST(AutogradTest, NoGradScopeRecordsNothing) {
   Tensor x = Tensor::FromVector({1.f}, {1}).set_requires_grad(true);
   {

@@ -237,6 +237,15 @@ void Tensor::AccumulateGrad(const Tensor& g) {
   for (int64_t i = 0; i < n; ++i) a[i] += b[i];
 }
 
+void Tensor::AccumulateGrad(Tensor&& g) {
+  const bool sole_owner = g.impl_.use_count() == 1 && g.impl_->storage.use_count() == 1 && !g.impl_->grad_fn;
+  if (impl_->grad || !sole_owner || g.shape() != shape()) {
+    AccumulateGrad(static_cast<const Tensor&>(g));
+    return;
+  }
+  impl_->grad = std::move(g.impl_);
+}
+
 void Tensor::Backward() const { RunBackward(*this); }
 
 uint16_t FloatToBF16(float value) {

@@ -112,6 +112,9 @@ class Tensor {
   Tensor grad() const { return impl_->grad ? Tensor(impl_->grad) : Tensor(); }
   void ZeroGrad() { impl_->grad.reset(); }
   void AccumulateGrad(const Tensor& g);  // grad += g (parameter gradients accumulate across backward calls)
+  // The same, but a first gradient that nothing else references (its tensor and storage) is adopted
+  // instead of copied: the backward pass hands over fresh gradients this way.
+  void AccumulateGrad(Tensor&& g);
   const std::shared_ptr<Node>& grad_fn() const { return impl_->grad_fn; }
   void Backward() const;  // this must be a scalar; see autograd.h
 

@@ -21,14 +21,14 @@ DispatchPlan PlanDispatch(const Routing& routing) {
     token_of_row[row] = tokens[i];
   }
   plan.token_of_row = Tensor::FromIndices(token_of_row, {a});
-  plan.gate_of_row = ops::Reshape(ops::IndexSelect(routing.gate, Tensor::FromIndices(order, {a})), {a, 1});
+  plan.gate_of_row = ops::IndexSelect(routing.gate, Tensor::FromIndices(order, {a}));
   return plan;
 }
 
 Tensor Dispatch(const Tensor& x, const DispatchPlan& plan) { return ops::IndexSelect(x, plan.token_of_row); }
 
 Tensor Combine(const Tensor& expert_out, const DispatchPlan& plan) {
-  return ops::ScatterAddRows(ops::Mul(expert_out, plan.gate_of_row), plan.token_of_row, plan.num_tokens);
+  return ops::WeightedScatterAddRows(expert_out, plan.gate_of_row, plan.token_of_row, plan.num_tokens);
 }
 
 }  // namespace onemodel::moe

@@ -12,7 +12,7 @@ namespace onemodel::moe {
 
 struct DispatchPlan {
   Tensor token_of_row;                   // [A] i64: the token in each row of the expert blocks
-  Tensor gate_of_row;                    // [A, 1] f32, differentiable
+  Tensor gate_of_row;                    // [A] f32, differentiable
   std::vector<int64_t> rows_per_expert;  // [E], adds up to A
   int64_t num_tokens = 0;
 };

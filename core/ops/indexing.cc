@@ -42,32 +42,110 @@ Tensor IndexSelect(const Tensor& x, const Tensor& index) {
   });
 }
 
+// Sources of each destination row, ascending (a counting sort of the index): lets the scatter run in
+// parallel over destination rows, each summed by one thread in source order (deterministic), reading
+// whole contiguous rows.
+namespace {
+
+struct RowsByDestination {
+  std::vector<int64_t> start;   // [num_rows + 1]
+  std::vector<int64_t> source;  // [M]
+};
+
+RowsByDestination GroupByDestination(const int64_t* index, int64_t m, int64_t num_rows) {
+  RowsByDestination g;
+  g.start.assign(num_rows + 1, 0);
+  for (int64_t i = 0; i < m; ++i) ++g.start[index[i] + 1];
+  for (int64_t r = 0; r < num_rows; ++r) g.start[r + 1] += g.start[r];
+  std::vector<int64_t> next(g.start.begin(), g.start.end() - 1);
+  g.source.resize(m);
+  for (int64_t i = 0; i < m; ++i) g.source[next[index[i]]++] = i;
+  return g;
+}
+
+// out[r] = sum over sources i of row r of scale(i) * src[i].
+template <typename Scale>
+Tensor ScatterRows(const Tensor& src, const int64_t* index, int64_t num_rows, Scale scale) {
+  const int64_t m = src.dim(0), row = RowSize(src);
+  Shape shape = src.shape();
+  shape[0] = num_rows;
+  Tensor out = Tensor::Zeros(shape);
+  const RowsByDestination groups = GroupByDestination(index, m, num_rows);
+  const float* ps = src.data<float>();
+  float* po = out.data<float>();
+#pragma omp parallel for schedule(dynamic, 64) if (m * row > (1 << 15))
+  for (int64_t r = 0; r < num_rows; ++r) {
+    float* __restrict dst = po + r * row;
+    for (int64_t k = groups.start[r]; k < groups.start[r + 1]; ++k) {
+      const int64_t i = groups.source[k];
+      const float w = scale(i);
+      const float* __restrict s = ps + i * row;
+#pragma omp simd
+      for (int64_t c = 0; c < row; ++c) dst[c] += w * s[c];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 Tensor ScatterAddRows(const Tensor& src, const Tensor& index, int64_t num_rows) {
   CheckCpuF32("ScatterAddRows", src);
   CheckIndices("ScatterAddRows", index);
   CHECK(src.ndim() >= 1 && index.shape() == Shape{src.dim(0)})
       << "ScatterAddRows: src " << ShapeToString(src.shape()) << ", index " << ShapeToString(index.shape())
       << " (needs src [M, ...], index [M])";
-  const int64_t m = index.dim(0), row = RowSize(src);
   const int64_t* pi = index.data<int64_t>();
-  CheckRange("ScatterAddRows", pi, m, num_rows);
-  Shape shape = src.shape();
-  shape[0] = num_rows;
-  Tensor out = Tensor::Zeros(shape);
-  const float* ps = src.data<float>();
-  float* po = out.data<float>();
-  // Parallel over column blocks: each output element is summed by one thread in source order
-  // (deterministic), and each thread still reads contiguous runs of a row.
-  constexpr int64_t kBlock = 64;
-#pragma omp parallel for if (m * row > (1 << 15))
-  for (int64_t c0 = 0; c0 < row; c0 += kBlock) {
-    const int64_t c1 = std::min(row, c0 + kBlock);
-    for (int64_t i = 0; i < m; ++i) {
-      for (int64_t c = c0; c < c1; ++c) po[pi[i] * row + c] += ps[i * row + c];
-    }
-  }
+  CheckRange("ScatterAddRows", pi, index.dim(0), num_rows);
+  Tensor out = ScatterRows(src, pi, num_rows, [](int64_t) { return 1.f; });
   return Record(out, "ScatterAddRows", {src}, [index](const Tensor& g, const Tensor&) {
     return std::vector<Tensor>{IndexSelect(g, index)};
+  });
+}
+
+Tensor WeightedScatterAddRows(const Tensor& src, const Tensor& weight, const Tensor& index, int64_t num_rows) {
+  CheckCpuF32("WeightedScatterAddRows", src);
+  CheckCpuF32("WeightedScatterAddRows", weight);
+  CheckIndices("WeightedScatterAddRows", index);
+  CHECK(src.ndim() >= 1 && index.shape() == Shape{src.dim(0)} && weight.shape() == Shape{src.dim(0)})
+      << "WeightedScatterAddRows: src " << ShapeToString(src.shape()) << ", weight " << ShapeToString(weight.shape())
+      << ", index " << ShapeToString(index.shape()) << " (needs src [M, ...], weight [M], index [M])";
+  const int64_t* pi = index.data<int64_t>();
+  CheckRange("WeightedScatterAddRows", pi, index.dim(0), num_rows);
+  const float* pw = weight.data<float>();
+  Tensor out = ScatterRows(src, pi, num_rows, [pw](int64_t i) { return pw[i]; });
+  return Record(out, "WeightedScatterAddRows", {src, weight}, [src, weight, index](const Tensor& g, const Tensor&) {
+    const int64_t m = src.dim(0), row = RowSize(src);
+    const int64_t* pi = index.data<int64_t>();
+    const float* pg = g.data<float>();
+    const float* ps = src.data<float>();
+    const float* pw = weight.data<float>();
+    Tensor gs, gw;
+    if (src.requires_grad()) {  // gs[i] = weight[i] * g[index[i]]
+      gs = Tensor::Empty(src.shape());
+      float* out = gs.data<float>();
+#pragma omp parallel for if (m * row > (1 << 15))
+      for (int64_t i = 0; i < m; ++i) {
+        const float* __restrict gr = pg + pi[i] * row;
+        float* __restrict o = out + i * row;
+#pragma omp simd
+        for (int64_t c = 0; c < row; ++c) o[c] = pw[i] * gr[c];
+      }
+    }
+    if (weight.requires_grad()) {  // gw[i] = <g[index[i]], src[i]>
+      gw = Tensor::Empty(weight.shape());
+      float* out = gw.data<float>();
+#pragma omp parallel for if (m * row > (1 << 15))
+      for (int64_t i = 0; i < m; ++i) {
+        const float* __restrict gr = pg + pi[i] * row;
+        const float* __restrict sr = ps + i * row;
+        float dot = 0.f;
+#pragma omp simd reduction(+ : dot)
+        for (int64_t c = 0; c < row; ++c) dot += gr[c] * sr[c];
+        out[i] = dot;
+      }
+    }
+    return std::vector<Tensor>{gs, gw};
   });
 }
 

@@ -11,6 +11,9 @@ namespace onemodel::ops {
 Tensor IndexSelect(const Tensor& x, const Tensor& index);
 // out[index[i]] += src[i] for src [M, ...] and index [M] -> [num_rows, ...].
 Tensor ScatterAddRows(const Tensor& src, const Tensor& index, int64_t num_rows);
+// out[index[i]] += weight[i] * src[i] for src [M, ...], weight [M] and index [M] -> [num_rows, ...]: the MoE
+// combine step in one pass, without the weighted [M, ...] temporary. Differentiable in src and weight.
+Tensor WeightedScatterAddRows(const Tensor& src, const Tensor& weight, const Tensor& index, int64_t num_rows);
 // out[..., j] = x[..., index[..., j]] for x [..., K] and index [..., k] -> [..., k].
 Tensor GatherLastDim(const Tensor& x, const Tensor& index);
 

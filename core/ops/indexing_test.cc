@@ -43,6 +43,27 @@ TEST(IndexingTest, IndexSelectWithRepeatsAndScatterAddRows) {
   }
 }
 
+TEST(IndexingTest, WeightedScatterAddRows) {
+  std::mt19937 rng(5);
+  for (int trial = 0; trial < 3; ++trial) {
+    const Shape shape = testing::RandomShape(rng, 1 + trial % 2);
+    const int64_t rows = 2 + trial, row = NumElements(shape) / shape[0], m = shape[0] + 2;
+    Shape src_shape = shape;
+    src_shape[0] = m;
+    const std::vector<int64_t> idx = RandomIndices(rng, m, rows);
+    const Tensor index = Tensor::FromIndices(idx, {m});
+    CheckOp({testing::RandomTensor(rng, src_shape), testing::RandomTensor(rng, {m})},
+            [&](const std::vector<Tensor>& in) { return WeightedScatterAddRows(in[0], in[1], index, rows); },
+            [&](const std::vector<Doubles>& in) {
+              Doubles out(rows * row, 0.0);
+              for (int64_t i = 0; i < m; ++i) {
+                for (int64_t c = 0; c < row; ++c) out[idx[i] * row + c] += in[1][i] * in[0][i * row + c];
+              }
+              return out;
+            });
+  }
+}
+
 TEST(IndexingTest, GatherLastDimAndTopK) {
   std::mt19937 rng(2);
   for (int trial = 0; trial < 4; ++trial) {
