@@ -11,6 +11,8 @@
 
 namespace onemodel {
 
+enum class BinaryKind { kAdd, kSub, kMul, kDiv };
+
 class CudaBackend {
  public:
   virtual ~CudaBackend() = default;
@@ -28,6 +30,40 @@ class CudaBackend {
   virtual void UnaryForward(UnaryKind kind, const float* x, float* y, int64_t n) = 0;
   virtual void UnaryBackward(UnaryKind kind, const float* x, const float* y, const float* grad_y,
                              float* grad_x, int64_t n) = 0;
+  // out[i] = a[(i / a.div) % a.period] op b[(i / b.div) % b.period] for i < n: equal shapes (div 1, period n),
+  // a suffix operand repeating over leading dims (div 1, period = its size) or a per-row value (div = row width).
+  struct Operand {
+    const float* data;
+    int64_t div, period;
+  };
+  virtual void Binary(BinaryKind kind, Operand a, Operand b, float* out, int64_t n) = 0;
+  // out[i] = x[i] * scale + shift.
+  virtual void ScaleShift(const float* x, float* out, int64_t n, float scale, float shift) = 0;
+  // dst[i] += src[i].
+  virtual void AddInPlace(float* dst, const float* src, int64_t n) = 0;
+  // x viewed as [outer, n, inner]: out[o, i] = scale * sum_j x[o, j, i], and its adjoint
+  // (out[o, j, i] = scale * g[o, i]).
+  virtual void ReduceAxis(const float* x, float* out, int64_t outer, int64_t n, int64_t inner, float scale) = 0;
+  virtual void ExpandAxis(const float* g, float* out, int64_t outer, int64_t n, int64_t inner, float scale) = 0;
+  // Row-major C[m, n] = alpha op(A) op(B) + beta C through cuBLAS (f32, no TF32).
+  virtual void Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+                    const float* b, float beta, float* c) = 0;
+  // Softmax (or log-softmax) over rows of width n, and the backward from y and grad_y.
+  virtual void SoftmaxForward(const float* x, float* y, int64_t rows, int64_t n, bool log) = 0;
+  virtual void SoftmaxBackward(const float* y, const float* grad_y, float* grad_x, int64_t rows, int64_t n,
+                               bool log) = 0;
+  // Layer norm over rows of width d; stats holds (mean, 1/std) per row.
+  virtual void LayerNormForward(const float* x, const float* gamma, const float* beta, float* y, float* stats,
+                                int64_t rows, int64_t d, float eps) = 0;
+  virtual void LayerNormBackward(const float* x, const float* gamma, const float* stats, const float* grad_y,
+                                 float* grad_x, float* grad_gamma, float* grad_beta, int64_t rows, int64_t d) = 0;
+  // Cross-entropy rows: log_probs = log_softmax(logits); loss[r] = the smoothed NLL (0 for ignored rows).
+  virtual void CrossEntropyForward(const float* logits, const int64_t* targets, float* log_probs, float* loss,
+                                   int64_t rows, int64_t v, float smoothing, int64_t ignore_index) = 0;
+  virtual void CrossEntropyBackward(const float* log_probs, const int64_t* targets, float* grad, int64_t rows,
+                                    int64_t v, float smoothing, int64_t ignore_index, float upstream) = 0;
+  // w[i] -= lr * (g[i] + weight_decay * w[i]).
+  virtual void SgdUpdate(float* w, const float* g, int64_t n, float lr, float weight_decay) = 0;
 };
 
 // Null when onemodel was built without --config=cuda.

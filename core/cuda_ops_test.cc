@@ -1,12 +1,15 @@
 // CUDA kernels against the CPU implementation (the reference). Without a CUDA build or device it prints
 // SKIPPED and passes, so it can run in every test suite; tools/gpu_check.sh runs it where a GPU exists.
 #include <cmath>
+#include <functional>
+#include <string>
 #include <cstdio>
 #include <random>
 
 #include "core/autograd.h"
 #include "core/cuda_backend.h"
 #include "core/ops/ops.h"
+#include "core/optim.h"
 #include "gtest/gtest.h"
 
 namespace onemodel {
@@ -61,6 +64,113 @@ TEST(CudaOpsTest, UnaryForwardAndBackwardMatchCpu) {
       ExpectClose(g_cuda.ToVector(), g_cpu.ToVector(), "backward");
     }
   }
+}
+
+// Runs `op` on CPU copies and on CUDA copies of `inputs`, then the backward of sum(out * R): outputs and
+// input gradients must agree to 1e-5 relative (to each element and the tensor's mean magnitude).
+void CompareOnDevices(const std::vector<Tensor>& inputs, const std::function<Tensor(const std::vector<Tensor>&)>& op,
+                      float tolerance = 1e-5f) {
+  std::vector<Tensor> cpu, gpu;
+  for (const Tensor& t : inputs) {
+    cpu.push_back(t.Clone().set_requires_grad(true));
+    gpu.push_back(t.To(Device::CUDA()).set_requires_grad(true));
+  }
+  const Tensor y_cpu = op(cpu), y_gpu = op(gpu);
+  ASSERT_EQ(y_gpu.device(), Device::CUDA());
+  ASSERT_EQ(y_cpu.shape(), y_gpu.shape());
+  auto close = [tolerance](const std::vector<float>& got, const std::vector<float>& want, const std::string& what) {
+    double mean = 0;
+    for (float v : want) mean += std::abs(v) / std::max<size_t>(want.size(), 1);
+    for (size_t i = 0; i < want.size(); ++i) {
+      ASSERT_LE(std::abs(got[i] - want[i]), tolerance * (std::abs(want[i]) + mean) + 1e-7)
+          << what << " element " << i << ": cuda " << got[i] << ", cpu " << want[i];
+    }
+  };
+  close(y_gpu.ToVector(), y_cpu.ToVector(), "output");
+  const Tensor r = RandomCpu(y_cpu.shape(), -1, 1, 99);
+  ops::SumAll(ops::Mul(y_cpu, r)).Backward();
+  ops::SumAll(ops::Mul(y_gpu, r.To(Device::CUDA()))).Backward();
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    close(gpu[k].grad().ToVector(), cpu[k].grad().ToVector(), "gradient of input " + std::to_string(k));
+  }
+}
+
+TEST(CudaOpsTest, BroadcastBinaryOps) {
+  const std::pair<Shape, Shape> shapes[] = {{{4, 33}, {4, 33}}, {{4, 33}, {33}}, {{33}, {4, 33}},
+                                            {{4, 33}, {4, 1}}, {{4, 1}, {4, 33}}, {{3, 4, 5}, {}}};
+  for (const auto& [sa, sb] : shapes) {
+    SCOPED_TRACE(ShapeToString(sa) + " " + ShapeToString(sb));
+    const Tensor a = RandomCpu(sa, 0.5f, 2, 1), b = RandomCpu(sb, 0.5f, 2, 2);
+    CompareOnDevices({a, b}, [](const std::vector<Tensor>& in) { return ops::Add(in[0], in[1]); });
+    CompareOnDevices({a, b}, [](const std::vector<Tensor>& in) { return ops::Sub(in[0], in[1]); });
+    CompareOnDevices({a, b}, [](const std::vector<Tensor>& in) { return ops::Mul(in[0], in[1]); });
+    CompareOnDevices({a, b}, [](const std::vector<Tensor>& in) { return ops::Div(in[0], in[1]); });
+  }
+  const Tensor x = RandomCpu({7, 9}, -1, 1, 3);
+  CompareOnDevices({x}, [](const std::vector<Tensor>& in) { return ops::Scale(ops::AddScalar(in[0], 0.5f), -3.f); });
+}
+
+TEST(CudaOpsTest, Reductions) {
+  const Tensor x = RandomCpu({3, 5, 7}, -1, 1, 4);
+  for (int axis = 0; axis < 3; ++axis) {
+    CompareOnDevices({x}, [axis](const std::vector<Tensor>& in) { return ops::Sum(in[0], axis); });
+    CompareOnDevices({x}, [axis](const std::vector<Tensor>& in) { return ops::Mean(in[0], axis, true); });
+  }
+}
+
+TEST(CudaOpsTest, MatMulsThroughCublas) {
+  for (int flags = 0; flags < 4; ++flags) {
+    const bool ta = flags & 1, tb = flags & 2;
+    const Tensor a = RandomCpu(ta ? Shape{64, 37} : Shape{37, 64}, -1, 1, 5);
+    const Tensor b = RandomCpu(tb ? Shape{29, 64} : Shape{64, 29}, -1, 1, 6);
+    CompareOnDevices({a, b}, [ta, tb](const std::vector<Tensor>& in) { return ops::MatMul(in[0], in[1], ta, tb); });
+  }
+  CompareOnDevices({RandomCpu({3, 8, 16}, -1, 1, 7), RandomCpu({3, 16, 5}, -1, 1, 8)},
+                   [](const std::vector<Tensor>& in) { return ops::BatchedMatMul(in[0], in[1]); });
+  const std::vector<int64_t> sizes = {5, 0, 11, 3};
+  CompareOnDevices({RandomCpu({19, 12}, -1, 1, 9), RandomCpu({4, 12, 10}, -1, 1, 10)},
+                   [&](const std::vector<Tensor>& in) { return ops::GroupedMatMul(in[0], in[1], sizes); });
+}
+
+TEST(CudaOpsTest, RowOps) {
+  const Tensor x = RandomCpu({6, 300}, -3, 3, 11);
+  CompareOnDevices({x}, [](const std::vector<Tensor>& in) { return ops::Softmax(in[0]); });
+  CompareOnDevices({x}, [](const std::vector<Tensor>& in) { return ops::LogSoftmax(in[0]); });
+  CompareOnDevices({x, RandomCpu({300}, 0.5f, 1.5f, 12), RandomCpu({300}, -1, 1, 13)},
+                   [](const std::vector<Tensor>& in) { return ops::LayerNorm(in[0], in[1], in[2]); });
+  const Tensor targets = Tensor::FromIndices({3, -100, 299, 0, 17, 5}, {6});
+  for (float smoothing : {0.f, 0.1f}) {
+    CompareOnDevices({x}, [&](const std::vector<Tensor>& in) {
+      return ops::CrossEntropy(in[0], in[0].device().is_cpu() ? targets : targets.To(Device::CUDA()), smoothing);
+    });
+  }
+}
+
+// Three SGD steps of a two-layer MLP on the same data: the same losses and weights on both devices.
+TEST(CudaOpsTest, MlpTrainingStepsMatchCpu) {
+  const Tensor x = RandomCpu({32, 20}, -1, 1, 14);
+  std::vector<int64_t> labels(32);
+  for (int i = 0; i < 32; ++i) labels[i] = i % 5;
+  const Tensor y = Tensor::FromIndices(labels, {32});
+  auto train = [&](Device device) {
+    Tensor w1 = RandomCpu({20, 64}, -0.3f, 0.3f, 15).To(device).set_requires_grad(true);
+    Tensor b1 = Tensor::Zeros({64}).To(device).set_requires_grad(true);
+    Tensor w2 = RandomCpu({64, 5}, -0.3f, 0.3f, 16).To(device).set_requires_grad(true);
+    Sgd sgd({{"w1", w1}, {"b1", b1}, {"w2", w2}}, {});
+    std::vector<float> losses;
+    for (int step = 0; step < 3; ++step) {
+      sgd.ZeroGrad();
+      const Tensor h = ops::Gelu(ops::BiasAdd(ops::MatMul(x.To(device), w1), b1));
+      const Tensor loss = ops::CrossEntropy(ops::MatMul(h, w2), y.To(device), 0.1f);
+      loss.Backward();
+      sgd.Step(0.5f);
+      losses.push_back(loss.item());
+    }
+    losses.push_back(w1.ToVector()[7]);
+    return losses;
+  };
+  const std::vector<float> cpu = train(Device::CPU()), gpu = train(Device::CUDA());
+  for (size_t i = 0; i < cpu.size(); ++i) EXPECT_NEAR(gpu[i], cpu[i], 1e-5f * (1 + std::abs(cpu[i]))) << i;
 }
 
 }  // namespace

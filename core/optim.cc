@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/autograd.h"
+#include "core/cuda_backend.h"
 
 namespace onemodel {
 namespace {
@@ -34,6 +35,12 @@ void Sgd::Step(float lr) {
   for (size_t i = 0; i < params_.size(); ++i) {
     Tensor& p = params_[i].second;
     if (!p.grad().defined()) continue;
+    if (!p.device().is_cpu()) {
+      CHECK_EQ(options_.momentum, 0.f) << "Sgd: momentum on CUDA has no kernel yet";
+      RequireCudaBackend().SgdUpdate(static_cast<float*>(p.raw_data()), static_cast<const float*>(p.grad().raw_data()),
+                                     p.numel(), lr, options_.weight_decay);
+      continue;
+    }
     float* w = p.data<float>();
     const float* g = p.grad().data<float>();
     float* v = velocity_[i].data<float>();

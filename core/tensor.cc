@@ -230,6 +230,13 @@ void Tensor::AccumulateGrad(const Tensor& g) {
     return;
   }
   Tensor acc(impl_->grad);
+  CHECK(g.device() == acc.device()) << "gradient on " << g.device().ToString() << " for a tensor on "
+                                    << acc.device().ToString();
+  if (!acc.device().is_cpu()) {
+    RequireCudaBackend().AddInPlace(static_cast<float*>(acc.raw_data()), static_cast<const float*>(g.raw_data()),
+                                    numel());
+    return;
+  }
   float* a = acc.data<float>();
   const float* b = g.data<float>();
   const int64_t n = numel();

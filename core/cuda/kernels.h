@@ -1,9 +1,11 @@
-// Host-side launchers of the CUDA kernels (implemented in the .cu files, called by backend.cc).
+// Host-side launchers of the CUDA kernels (implemented in the .cu files, called by backend.cc). All run on
+// the default stream and return without synchronizing.
 #ifndef ONEMODEL_CORE_CUDA_KERNELS_H_
 #define ONEMODEL_CORE_CUDA_KERNELS_H_
 
 #include <cstdint>
 
+#include "core/cuda_backend.h"
 #include "core/ops/unary_math.h"
 
 namespace onemodel::cuda {
@@ -11,6 +13,23 @@ namespace onemodel::cuda {
 void LaunchUnaryForward(UnaryKind kind, const float* x, float* y, int64_t n);
 void LaunchUnaryBackward(UnaryKind kind, const float* x, const float* y, const float* grad_y, float* grad_x,
                          int64_t n);
+void LaunchBinary(BinaryKind kind, CudaBackend::Operand a, CudaBackend::Operand b, float* out, int64_t n);
+void LaunchScaleShift(const float* x, float* out, int64_t n, float scale, float shift);
+void LaunchAddInPlace(float* dst, const float* src, int64_t n);
+void LaunchSgdUpdate(float* w, const float* g, int64_t n, float lr, float weight_decay);
+void LaunchReduceAxis(const float* x, float* out, int64_t outer, int64_t n, int64_t inner, float scale);
+void LaunchExpandAxis(const float* g, float* out, int64_t outer, int64_t n, int64_t inner, float scale);
+
+void LaunchSoftmaxForward(const float* x, float* y, int64_t rows, int64_t n, bool log);
+void LaunchSoftmaxBackward(const float* y, const float* grad_y, float* grad_x, int64_t rows, int64_t n, bool log);
+void LaunchLayerNormForward(const float* x, const float* gamma, const float* beta, float* y, float* stats,
+                            int64_t rows, int64_t d, float eps);
+void LaunchLayerNormBackward(const float* x, const float* gamma, const float* stats, const float* grad_y,
+                             float* grad_x, float* grad_gamma, float* grad_beta, int64_t rows, int64_t d);
+void LaunchCrossEntropyForward(const float* logits, const int64_t* targets, float* log_probs, float* loss,
+                               int64_t rows, int64_t v, float smoothing, int64_t ignore_index);
+void LaunchCrossEntropyBackward(const float* log_probs, const int64_t* targets, float* grad, int64_t rows, int64_t v,
+                                float smoothing, int64_t ignore_index, float upstream);
 
 }  // namespace onemodel::cuda
 

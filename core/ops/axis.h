@@ -2,6 +2,7 @@
 #ifndef ONEMODEL_CORE_OPS_AXIS_H_
 #define ONEMODEL_CORE_OPS_AXIS_H_
 
+#include "core/cuda_backend.h"
 #include "core/tensor.h"
 
 namespace onemodel::ops {
@@ -36,6 +37,18 @@ inline void CheckCpuF32(const char* op, const Tensor& t) {
   CHECK(t.defined()) << op << ": undefined input";
   CHECK(t.dtype() == DType::kF32) << op << ": expects f32, got " << DTypeName(t.dtype());
   CHECK(t.device().is_cpu()) << op << ": no CUDA kernel yet (tensor on " << t.device().ToString() << ")";
+}
+
+// Device-agnostic access for ops that also run on CUDA: f32 check, raw pointer.
+inline void CheckF32(const char* op, const Tensor& t) {
+  CHECK(t.defined()) << op << ": undefined input";
+  CHECK(t.dtype() == DType::kF32) << op << ": expects f32, got " << DTypeName(t.dtype());
+}
+inline float* F32(const Tensor& t) { return static_cast<float*>(t.raw_data()); }
+inline bool OnCuda(const Tensor& t) { return !t.device().is_cpu(); }
+inline void CheckSameDevice(const char* op, const Tensor& a, const Tensor& b) {
+  CHECK(a.device() == b.device()) << op << ": inputs on " << a.device().ToString() << " and "
+                                  << b.device().ToString();
 }
 
 inline void CheckIndices(const char* op, const Tensor& t) {

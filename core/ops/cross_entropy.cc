@@ -9,7 +9,47 @@
 
 namespace onemodel::ops {
 
+namespace {
+// CUDA: per-row losses on the device, summed on the host (the scalar loss comes back once per step anyway).
+Tensor CrossEntropyCuda(const Tensor& logits, const Tensor& targets, float smoothing, int64_t ignore_index) {
+  const int64_t rows = logits.dim(0), v = logits.dim(1);
+  const std::vector<int64_t> host_targets = targets.ToIndices();
+  int64_t counted = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    if (host_targets[r] == ignore_index) continue;
+    CHECK(host_targets[r] >= 0 && host_targets[r] < v)
+        << "CrossEntropy: target " << host_targets[r] << " at row " << r << " outside [0, " << v << ")";
+    ++counted;
+  }
+  Tensor log_probs = Tensor::Empty(logits.shape(), DType::kF32, logits.device());
+  Tensor row_loss = Tensor::Empty({rows}, DType::kF32, logits.device());
+  RequireCudaBackend().CrossEntropyForward(F32(logits), static_cast<const int64_t*>(targets.raw_data()), F32(log_probs),
+                                           F32(row_loss), rows, v, smoothing, ignore_index);
+  double total = 0;
+  for (float l : row_loss.ToVector()) total += l;
+  const float scale = counted > 0 ? 1.f / counted : 0.f;
+  Tensor out = Tensor::Scalar(static_cast<float>(total) * scale).To(logits.device());
+  return Record(out, "CrossEntropy", {logits},
+                [targets, log_probs, smoothing, ignore_index, scale, rows, v](const Tensor& g, const Tensor&) {
+                  Tensor gx = Tensor::Empty(log_probs.shape(), DType::kF32, log_probs.device());
+                  RequireCudaBackend().CrossEntropyBackward(F32(log_probs),
+                                                            static_cast<const int64_t*>(targets.raw_data()), F32(gx),
+                                                            rows, v, smoothing, ignore_index, g.item() * scale);
+                  return std::vector<Tensor>{gx};
+                });
+}
+}  // namespace
+
 Tensor CrossEntropy(const Tensor& logits, const Tensor& targets, float label_smoothing, int64_t ignore_index) {
+  CheckF32("CrossEntropy", logits);
+  if (OnCuda(logits)) {
+    CHECK(targets.dtype() == DType::kI64 && targets.device() == logits.device())
+        << "CrossEntropy: targets must be i64 on " << logits.device().ToString();
+    CHECK(logits.ndim() == 2 && targets.shape() == Shape{logits.dim(0)})
+        << "CrossEntropy: logits " << ShapeToString(logits.shape()) << " and targets "
+        << ShapeToString(targets.shape()) << " must be [N, V] and [N]";
+    return CrossEntropyCuda(logits, targets, label_smoothing, ignore_index);
+  }
   CheckCpuF32("CrossEntropy", logits);
   CheckIndices("CrossEntropy", targets);
   CHECK(logits.ndim() == 2 && targets.shape() == Shape{logits.dim(0)})

@@ -77,10 +77,30 @@ int64_t PerRowCount(const Shape& small, const Shape& big) {
 
 // out[i] = f(a[.], b[.]). Fast paths: one shape a suffix of the other (bias, scalar), or one a per-row value
 // of the other ([A, 1] against [A, d]); otherwise general numpy broadcasting.
+// The CUDA side of Broadcast: the same fast patterns, as one strided kernel.
+Tensor BroadcastCuda(const char* op, BinaryKind kind, const Tensor& a, const Tensor& b) {
+  const int64_t rows_b = PerRowCount(b.shape(), a.shape()), rows_a = PerRowCount(a.shape(), b.shape());
+  const bool a_long = IsSuffix(b.shape(), a.shape()) || rows_b > 0;
+  CHECK(a_long || IsSuffix(a.shape(), b.shape()) || rows_a > 0)
+      << op << ": shapes " << ShapeToString(a.shape()) << " and " << ShapeToString(b.shape())
+      << " need general broadcasting, which has no CUDA kernel yet";
+  const Tensor& full = a_long ? a : b;
+  const Tensor& small = a_long ? b : a;
+  const int64_t n = full.numel(), rows = a_long ? rows_b : rows_a;
+  Tensor out = Tensor::Empty(full.shape(), DType::kF32, full.device());
+  const CudaBackend::Operand whole{F32(full), 1, std::max<int64_t>(n, 1)};
+  const CudaBackend::Operand part = rows > 0 ? CudaBackend::Operand{F32(small), n / rows, rows}
+                                             : CudaBackend::Operand{F32(small), 1, std::max<int64_t>(small.numel(), 1)};
+  RequireCudaBackend().Binary(kind, a_long ? whole : part, a_long ? part : whole, F32(out), n);
+  return out;
+}
+
 template <typename F>
-Tensor Broadcast(const char* op, const Tensor& a, const Tensor& b, F f) {
-  CheckCpuF32(op, a);
-  CheckCpuF32(op, b);
+Tensor Broadcast(const char* op, const Tensor& a, const Tensor& b, F f, BinaryKind kind) {
+  CheckF32(op, a);
+  CheckF32(op, b);
+  CheckSameDevice(op, a, b);
+  if (OnCuda(a)) return BroadcastCuda(op, kind, a, b);
   const float* pa = a.data<float>();
   const float* pb = b.data<float>();
   const int64_t rows_b = PerRowCount(b.shape(), a.shape()), rows_a = PerRowCount(a.shape(), b.shape());
@@ -140,11 +160,25 @@ void UnaryBackwardLoop(const float* __restrict x, const float* __restrict y, con
   for (int64_t i = 0; i < n; ++i) gx[i] = gy[i] * UnaryDerivative<K>(x[i], y[i]);
 }
 
+Tensor Affine(const Tensor& x, float scale, float shift);
+
 }  // namespace
 
 Tensor SumToShape(const Tensor& x, const Shape& shape) {
   if (x.shape() == shape) return x;
-  CheckCpuF32("SumToShape", x);
+  CheckF32("SumToShape", x);
+  if (OnCuda(x)) {
+    Tensor out = Tensor::Empty(shape, DType::kF32, x.device());
+    const int64_t small = NumElements(shape);
+    if (const int64_t rows = PerRowCount(shape, x.shape()); rows > 0) {
+      RequireCudaBackend().ReduceAxis(F32(x), F32(out), rows, x.numel() / rows, 1, 1.f);
+    } else {
+      CHECK(IsSuffix(shape, x.shape())) << "SumToShape: " << ShapeToString(shape) << " to "
+                                        << ShapeToString(x.shape()) << " has no CUDA kernel yet";
+      RequireCudaBackend().ReduceAxis(F32(x), F32(out), 1, small == 0 ? 0 : x.numel() / small, small, 1.f);
+    }
+    return out;
+  }
   const float* px = x.data<float>();
   if (const int64_t rows = PerRowCount(shape, x.shape()); rows > 0) {  // per-row sums
     const int64_t width = x.numel() / rows;
@@ -184,21 +218,21 @@ Tensor SumToShape(const Tensor& x, const Shape& shape) {
 }
 
 Tensor Add(const Tensor& a, const Tensor& b) {
-  Tensor out = Broadcast("Add", a, b, [](float x, float y) { return x + y; });
+  Tensor out = Broadcast("Add", a, b, [](float x, float y) { return x + y; }, BinaryKind::kAdd);
   return Record(out, "Add", {a, b}, [a, b](const Tensor& g, const Tensor&) {
     return std::vector<Tensor>{SumToShape(g, a.shape()), SumToShape(g, b.shape())};
   });
 }
 
 Tensor Sub(const Tensor& a, const Tensor& b) {
-  Tensor out = Broadcast("Sub", a, b, [](float x, float y) { return x - y; });
+  Tensor out = Broadcast("Sub", a, b, [](float x, float y) { return x - y; }, BinaryKind::kSub);
   return Record(out, "Sub", {a, b}, [a, b](const Tensor& g, const Tensor&) {
     return std::vector<Tensor>{SumToShape(g, a.shape()), Scale(SumToShape(g, b.shape()), -1.f)};
   });
 }
 
 Tensor Mul(const Tensor& a, const Tensor& b) {
-  Tensor out = Broadcast("Mul", a, b, [](float x, float y) { return x * y; });
+  Tensor out = Broadcast("Mul", a, b, [](float x, float y) { return x * y; }, BinaryKind::kMul);
   return Record(out, "Mul", {a, b}, [a, b](const Tensor& g, const Tensor&) {
     Tensor ga, gb;
     if (a.requires_grad()) ga = SumToShape(Mul(g, b), a.shape());
@@ -208,7 +242,7 @@ Tensor Mul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor Div(const Tensor& a, const Tensor& b) {
-  Tensor out = Broadcast("Div", a, b, [](float x, float y) { return x / y; });
+  Tensor out = Broadcast("Div", a, b, [](float x, float y) { return x / y; }, BinaryKind::kDiv);
   return Record(out, "Div", {a, b}, [a, b](const Tensor& g, const Tensor& out) {
     Tensor ga, gb;
     if (a.requires_grad()) ga = SumToShape(Div(g, b), a.shape());
@@ -218,16 +252,34 @@ Tensor Div(const Tensor& a, const Tensor& b) {
   });
 }
 
+// x * scale + shift, on either device.
+namespace {
+Tensor Affine(const Tensor& x, float scale, float shift) {
+  CheckF32("Affine", x);
+  Tensor out = Tensor::Empty(x.shape(), DType::kF32, x.device());
+  if (OnCuda(x)) {
+    RequireCudaBackend().ScaleShift(F32(x), F32(out), x.numel(), scale, shift);
+    return out;
+  }
+  const float* px = x.data<float>();
+  float* po = out.data<float>();
+  const int64_t n = x.numel();
+#pragma omp parallel for simd if (n > kParallelGrain)
+  for (int64_t i = 0; i < n; ++i) po[i] = px[i] * scale + shift;
+  return out;
+}
+}  // namespace
+
 Tensor Scale(const Tensor& x, float factor) {
-  Tensor out = Broadcast("Scale", x, Tensor::Scalar(factor), [](float v, float s) { return v * s; });
-  return Record(out, "Scale", {x}, [factor](const Tensor& g, const Tensor&) {
+  return Record(Affine(x, factor, 0.f), "Scale", {x}, [factor](const Tensor& g, const Tensor&) {
     return std::vector<Tensor>{Scale(g, factor)};
   });
 }
 
 Tensor AddScalar(const Tensor& x, float value) {
-  Tensor out = Broadcast("AddScalar", x, Tensor::Scalar(value), [](float v, float s) { return v + s; });
-  return Record(out, "AddScalar", {x}, [](const Tensor& g, const Tensor&) { return std::vector<Tensor>{g}; });
+  return Record(Affine(x, 1.f, value), "AddScalar", {x}, [](const Tensor& g, const Tensor&) {
+    return std::vector<Tensor>{g};
+  });
 }
 
 Tensor BiasAdd(const Tensor& x, const Tensor& bias) {

@@ -9,15 +9,34 @@
 
 namespace onemodel::ops {
 
+namespace {
+Tensor LayerNormCuda(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps, int64_t rows, int64_t d) {
+  Tensor out = Tensor::Empty(x.shape(), DType::kF32, x.device());
+  Tensor stats = Tensor::Empty({rows, 2}, DType::kF32, x.device());
+  RequireCudaBackend().LayerNormForward(F32(x), F32(gamma), F32(beta), F32(out), F32(stats), rows, d, eps);
+  return Record(out, "LayerNorm", {x, gamma, beta}, [x, gamma, stats, rows, d](const Tensor& g, const Tensor&) {
+    Tensor gx = Tensor::Empty(x.shape(), DType::kF32, x.device());
+    Tensor ggamma = Tensor::Empty({d}, DType::kF32, x.device());
+    Tensor gbeta = Tensor::Empty({d}, DType::kF32, x.device());
+    RequireCudaBackend().LayerNormBackward(F32(x), F32(gamma), F32(stats), F32(g), F32(gx), F32(ggamma), F32(gbeta),
+                                           rows, d);
+    return std::vector<Tensor>{gx, ggamma, gbeta};
+  });
+}
+}  // namespace
+
 Tensor LayerNorm(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps) {
-  CheckCpuF32("LayerNorm", x);
-  CheckCpuF32("LayerNorm", gamma);
-  CheckCpuF32("LayerNorm", beta);
+  CheckF32("LayerNorm", x);
+  CheckF32("LayerNorm", gamma);
+  CheckF32("LayerNorm", beta);
+  CheckSameDevice("LayerNorm", x, gamma);
+  CheckSameDevice("LayerNorm", x, beta);
   const int64_t d = x.dim(-1);
   CHECK(gamma.shape() == Shape{d} && beta.shape() == Shape{d})
       << "LayerNorm: gamma " << ShapeToString(gamma.shape()) << " and beta " << ShapeToString(beta.shape())
       << " must be [" << d << "] for input " << ShapeToString(x.shape());
   const int64_t rows = d == 0 ? 0 : x.numel() / d;
+  if (OnCuda(x)) return LayerNormCuda(x, gamma, beta, eps, rows, d);
   Tensor out = Tensor::Empty(x.shape());
   // Per-row mean and 1/std, kept for the backward pass.
   Tensor stats = Tensor::Empty({rows, 2});

@@ -3,6 +3,7 @@
 #include <cblas.h>
 
 #include "core/autograd.h"
+#include "core/ops/axis.h"
 
 namespace onemodel::ops {
 namespace {
@@ -13,10 +14,9 @@ struct GemmDims {
 
 // Checks shapes of op(a) op(b) over the last two dims and returns the problem size.
 GemmDims ResolveDims(const char* op, const Tensor& a, const Tensor& b, bool trans_a, bool trans_b, int batch_dims) {
-  for (const Tensor* t : {&a, &b}) {
-    CHECK(t->dtype() == DType::kF32 && t->device().is_cpu())
-        << op << ": expects f32 CPU tensors, got " << DTypeName(t->dtype()) << " on " << t->device().ToString();
-  }
+  CheckF32(op, a);
+  CheckF32(op, b);
+  CheckSameDevice(op, a, b);
   const int64_t a_rows = a.dim(-2), a_cols = a.dim(-1);
   const int64_t b_rows = b.dim(-2), b_cols = b.dim(-1);
   GemmDims d;
@@ -38,13 +38,26 @@ std::vector<int64_t> FirstRows(const std::vector<int64_t>& group_sizes) {
 
 // Runs fn(g) for every group. With several groups, the groups run in parallel, one thread each: inside the
 // parallel region OpenBLAS runs single-threaded, which for expert-sized GEMMs beats threading every GEMM.
+// On CUDA the groups go one after another to cuBLAS on one stream.
 template <typename Fn>
-void ForEachGroup(const std::vector<int64_t>& group_sizes, Fn fn) {
+void ForEachGroup(const Device& device, const std::vector<int64_t>& group_sizes, Fn fn) {
   const int64_t groups = static_cast<int64_t>(group_sizes.size());
-#pragma omp parallel for schedule(dynamic, 1) if (groups > 1)
+#pragma omp parallel for schedule(dynamic, 1) if (groups > 1 && device.is_cpu())
   for (int64_t g = 0; g < groups; ++g) fn(g);
 }
 
+}  // namespace
+
+namespace {
+// Gemm on the device of the tensors: OpenBLAS on the CPU, cuBLAS on CUDA.
+void GemmOn(const Device& device, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+            const float* a, const float* b, float beta, float* c) {
+  if (device.is_cpu()) {
+    Gemm(trans_a, trans_b, m, n, k, alpha, a, b, beta, c);
+  } else {
+    RequireCudaBackend().Gemm(trans_a, trans_b, m, n, k, alpha, a, b, beta, c);
+  }
+}
 }  // namespace
 
 void Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
@@ -70,8 +83,8 @@ Tensor MatMul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
   Shape out_shape(a.shape().begin(), a.shape().end() - 1);  // [..., M]
   if (trans_a) out_shape.back() = d.m;
   out_shape.push_back(d.n);
-  Tensor out = Tensor::Empty(out_shape);
-  Gemm(trans_a, trans_b, d.m, d.n, d.k, 1.f, a.data<float>(), b.data<float>(), 0.f, out.data<float>());
+  Tensor out = Tensor::Empty(out_shape, DType::kF32, a.device());
+  GemmOn(a.device(), trans_a, trans_b, d.m, d.n, d.k, 1.f, F32(a), F32(b), 0.f, F32(out));
   return Record(out, "MatMul", {a, b}, [a, b, trans_a, trans_b](const Tensor& g, const Tensor&) {
     const Tensor a2 = a.View({-1, a.dim(-1)});
     const Tensor g2 = g.View({-1, g.dim(-1)});
@@ -91,12 +104,13 @@ Tensor BatchedMatMul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_
       << "BatchedMatMul: needs [B, M, K] x [B, K, N], got " << ShapeToString(a.shape()) << " x "
       << ShapeToString(b.shape());
   GemmDims d = ResolveDims("BatchedMatMul", a, b, trans_a, trans_b, 1);
-  Tensor out = Tensor::Empty({d.batch, d.m, d.n});
-  const float* pa = a.data<float>();
-  const float* pb = b.data<float>();
-  float* po = out.data<float>();
+  Tensor out = Tensor::Empty({d.batch, d.m, d.n}, DType::kF32, a.device());
+  const float* pa = F32(a);
+  const float* pb = F32(b);
+  float* po = F32(out);
   for (int64_t i = 0; i < d.batch; ++i) {
-    Gemm(trans_a, trans_b, d.m, d.n, d.k, 1.f, pa + i * d.m * d.k, pb + i * d.k * d.n, 0.f, po + i * d.m * d.n);
+    GemmOn(a.device(), trans_a, trans_b, d.m, d.n, d.k, 1.f, pa + i * d.m * d.k, pb + i * d.k * d.n, 0.f,
+           po + i * d.m * d.n);
   }
   return Record(out, "BatchedMatMul", {a, b}, [a, b, trans_a, trans_b](const Tensor& g, const Tensor&) {
     Tensor ga, gb;
@@ -111,9 +125,9 @@ Tensor BatchedMatMul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_
 }
 
 Tensor GroupedMatMul(const Tensor& x, const Tensor& w, const std::vector<int64_t>& group_sizes, bool trans_w) {
-  for (const Tensor* t : {&x, &w}) {
-    CHECK(t->dtype() == DType::kF32 && t->device().is_cpu()) << "GroupedMatMul: expects f32 CPU tensors";
-  }
+  CheckF32("GroupedMatMul", x);
+  CheckF32("GroupedMatMul", w);
+  CheckSameDevice("GroupedMatMul", x, w);
   CHECK(x.ndim() == 2 && w.ndim() == 3 && static_cast<int64_t>(group_sizes.size()) == w.dim(0))
       << "GroupedMatMul: x " << ShapeToString(x.shape()) << ", w " << ShapeToString(w.shape()) << ", "
       << group_sizes.size() << " groups (needs x [A, K], w [G, K, N], G group sizes)";
@@ -127,36 +141,42 @@ Tensor GroupedMatMul(const Tensor& x, const Tensor& w, const std::vector<int64_t
     total += rows;
   }
   CHECK_EQ(total, x.dim(0)) << "GroupedMatMul: group sizes add up to " << total << ", x has " << x.dim(0) << " rows";
-  Tensor out = Tensor::Empty({x.dim(0), n});
-  const float* px = x.data<float>();
-  const float* pw = w.data<float>();
-  float* po = out.data<float>();
+  Tensor out = Tensor::Empty({x.dim(0), n}, DType::kF32, x.device());
+  const float* px = F32(x);
+  const float* pw = F32(w);
+  float* po = F32(out);
   const std::vector<int64_t> first = FirstRows(group_sizes);
-  ForEachGroup(group_sizes, [&](int64_t g) {
-    Gemm(false, trans_w, group_sizes[g], n, k, 1.f, px + first[g] * k, pw + g * k * n, 0.f, po + first[g] * n);
+  const Device device = x.device();
+  ForEachGroup(device, group_sizes, [&](int64_t g) {
+    GemmOn(device, false, trans_w, group_sizes[g], n, k, 1.f, px + first[g] * k, pw + g * k * n, 0.f,
+           po + first[g] * n);
   });
   return Record(out, "GroupedMatMul", {x, w}, [x, w, group_sizes, trans_w, k, n](const Tensor& g, const Tensor&) {
     Tensor gx, gw;
-    const float* pg = g.data<float>();
-    const float* px = x.data<float>();
-    const float* pw = w.data<float>();
+    const float* pg = F32(g);
+    const float* px = F32(x);
+    const float* pw = F32(w);
+    const Device device = x.device();
     const std::vector<int64_t> first = FirstRows(group_sizes);
     if (x.requires_grad()) {
-      gx = Tensor::Empty(x.shape());
-      float* pgx = gx.data<float>();
-      ForEachGroup(group_sizes, [&](int64_t e) {  // dx_e = g_e w_e^T
-        Gemm(false, !trans_w, group_sizes[e], k, n, 1.f, pg + first[e] * n, pw + e * k * n, 0.f, pgx + first[e] * k);
+      gx = Tensor::Empty(x.shape(), DType::kF32, device);
+      float* pgx = F32(gx);
+      ForEachGroup(device, group_sizes, [&](int64_t e) {  // dx_e = g_e w_e^T
+        GemmOn(device, false, !trans_w, group_sizes[e], k, n, 1.f, pg + first[e] * n, pw + e * k * n, 0.f,
+               pgx + first[e] * k);
       });
     }
     if (w.requires_grad()) {
-      gw = Tensor::Empty(w.shape());
-      float* pgw = gw.data<float>();
-      ForEachGroup(group_sizes, [&](int64_t e) {  // dw_e = x_e^T g_e (or its transpose)
+      // Zeroed: an expert with no rows gets a zero gradient (a GEMM with k = 0 writes nothing on cuBLAS).
+      gw = Tensor::Zeros(w.shape(), DType::kF32, device);
+      float* pgw = F32(gw);
+      ForEachGroup(device, group_sizes, [&](int64_t e) {  // dw_e = x_e^T g_e (or its transpose)
         float* dst = pgw + e * k * n;
+        if (group_sizes[e] == 0) return;
         if (trans_w) {
-          Gemm(true, false, n, k, group_sizes[e], 1.f, pg + first[e] * n, px + first[e] * k, 0.f, dst);
+          GemmOn(device, true, false, n, k, group_sizes[e], 1.f, pg + first[e] * n, px + first[e] * k, 0.f, dst);
         } else {
-          Gemm(true, false, k, n, group_sizes[e], 1.f, px + first[e] * k, pg + first[e] * n, 0.f, dst);
+          GemmOn(device, true, false, k, n, group_sizes[e], 1.f, px + first[e] * k, pg + first[e] * n, 0.f, dst);
         }
       });
     }

@@ -11,7 +11,11 @@ namespace {
 
 // Repeats g (shape [outer, inner] after reduction) along the reduced axis, times `factor`.
 Tensor ExpandAlong(const Tensor& g, const Shape& shape, const AxisSplit& s, float factor) {
-  Tensor out = Tensor::Empty(shape);
+  Tensor out = Tensor::Empty(shape, DType::kF32, g.device());
+  if (OnCuda(g)) {
+    RequireCudaBackend().ExpandAxis(F32(g), F32(out), s.outer, s.n, s.inner, factor);
+    return out;
+  }
   const float* pg = g.data<float>();
   float* po = out.data<float>();
 #pragma omp parallel for if (s.outer * s.n * s.inner > (1 << 15))
@@ -24,10 +28,17 @@ Tensor ExpandAlong(const Tensor& g, const Shape& shape, const AxisSplit& s, floa
 }
 
 Tensor SumScaled(const char* op, const Tensor& x, int axis, bool keepdim, bool mean) {
-  CheckCpuF32(op, x);
+  CheckF32(op, x);
   const AxisSplit s = SplitAt(op, x.shape(), axis);
   const float factor = mean ? 1.f / static_cast<float>(s.n) : 1.f;
-  Tensor out = Tensor::Empty(ReducedShape(x.shape(), s.axis, keepdim));
+  Tensor out = Tensor::Empty(ReducedShape(x.shape(), s.axis, keepdim), DType::kF32, x.device());
+  auto backward = [x, s, factor](const Tensor& g, const Tensor&) {
+    return std::vector<Tensor>{ExpandAlong(g, x.shape(), s, factor)};
+  };
+  if (OnCuda(x)) {
+    RequireCudaBackend().ReduceAxis(F32(x), F32(out), s.outer, s.n, s.inner, factor);
+    return Record(out, op, {x}, backward);
+  }
   const float* px = x.data<float>();
   float* po = out.data<float>();
 #pragma omp parallel for if (x.numel() > (1 << 15))
@@ -48,9 +59,7 @@ Tensor SumScaled(const char* op, const Tensor& x, int axis, bool keepdim, bool m
     }
     for (int64_t i = 0; i < s.inner; ++i) out_row[i] *= factor;
   }
-  return Record(out, op, {x}, [x, s, factor](const Tensor& g, const Tensor&) {
-    return std::vector<Tensor>{ExpandAlong(g, x.shape(), s, factor)};
-  });
+  return Record(out, op, {x}, backward);
 }
 
 }  // namespace

@@ -34,10 +34,22 @@ void LogSoftmaxRow(const float* in, float* out, int64_t n) {
   for (int64_t j = 0; j < n; ++j) out[j] = in[j] - log_z;
 }
 
+// Both softmax flavours on CUDA: one kernel each way.
+Tensor SoftmaxCuda(const Tensor& x, bool log, int64_t rows, int64_t n) {
+  Tensor out = Tensor::Empty(x.shape(), DType::kF32, x.device());
+  RequireCudaBackend().SoftmaxForward(F32(x), F32(out), rows, n, log);
+  return Record(out, log ? "LogSoftmax" : "Softmax", {x}, [log, rows, n](const Tensor& g, const Tensor& y) {
+    Tensor gx = Tensor::Empty(y.shape(), DType::kF32, y.device());
+    RequireCudaBackend().SoftmaxBackward(F32(y), F32(g), F32(gx), rows, n, log);
+    return std::vector<Tensor>{gx};
+  });
+}
+
 Tensor Softmax(const Tensor& x) {
-  CheckCpuF32("Softmax", x);
+  CheckF32("Softmax", x);
   const int64_t n = x.ndim() == 0 ? 1 : x.dim(-1);
   const int64_t rows = n == 0 ? 0 : x.numel() / n;
+  if (OnCuda(x)) return SoftmaxCuda(x, false, rows, n);
   Tensor out = Tensor::Empty(x.shape());
   const float* px = x.data<float>();
   float* po = out.data<float>();
@@ -70,9 +82,10 @@ Tensor Softmax(const Tensor& x) {
 }
 
 Tensor LogSoftmax(const Tensor& x) {
-  CheckCpuF32("LogSoftmax", x);
+  CheckF32("LogSoftmax", x);
   const int64_t n = x.ndim() == 0 ? 1 : x.dim(-1);
   const int64_t rows = n == 0 ? 0 : x.numel() / n;
+  if (OnCuda(x)) return SoftmaxCuda(x, true, rows, n);
   Tensor out = Tensor::Empty(x.shape());
   const float* px = x.data<float>();
   float* po = out.data<float>();
