@@ -22,8 +22,10 @@ bundle() {
   rm -rf "$dir" && mkdir -p "$dir/bin" "$dir/lib"
   for t in "${GPU_TESTS[@]}" "${GPU_BENCHES[@]}"; do
     cp "bazel-bin/$t" "$dir/bin/"
-    # Every shared library except glibc's own, which the target machine has (and must match its loader).
+    # Every shared library except glibc's own (the target's must match its loader) and the CUDA toolkit's
+    # (too large to carry; the GPU machine has its own in /usr/local/cuda, on the binaries' run path).
     ldd "bazel-bin/$t" | awk '/=> \//{print $3}' | grep -v -E '/(libc|libm|libpthread|libdl|librt|ld-linux[^/]*)\.so' |
+      grep -v -E '/usr/local/cuda' |
       xargs -r -I{} cp -L {} "$dir/lib/"
   done
   echo "gpu_check: bundle in $dir ($(du -sh "$dir" | cut -f1))"
