@@ -62,6 +62,31 @@ class CudaBackend {
                                    int64_t rows, int64_t v, float smoothing, int64_t ignore_index) = 0;
   virtual void CrossEntropyBackward(const float* log_probs, const int64_t* targets, float* grad, int64_t rows,
                                     int64_t v, float smoothing, int64_t ignore_index, float upstream) = 0;
+  // out[i] = shift + scale * (uniform or standard normal at stream index offset + i), as core/philox.h.
+  virtual void Random(float* out, int64_t n, uint64_t seed, uint32_t step, uint16_t layer, uint16_t purpose,
+                      uint64_t offset, bool normal, float shift, float scale) = 0;
+  // out[i] = x[index[i]] (rows of `width` floats), and out[r] = sum over the sources of row r of
+  // weight[i] * src[i], with the sources of each destination listed in CSR form (start [rows + 1], source
+  // [M], ascending) so every row is summed in a fixed order. weight may be null (all 1).
+  virtual void GatherRows(const float* x, const int64_t* index, float* out, int64_t m, int64_t width) = 0;
+  virtual void ScatterRows(const float* src, const float* weight, const int64_t* start, const int64_t* source,
+                           float* out, int64_t rows, int64_t width) = 0;
+  // out[i] = weight[i] * g[index[i]] (row-wise), and dots[i] = <g[index[i]], src[i]>.
+  virtual void GatherRowsScaled(const float* g, const int64_t* index, const float* weight, float* out, int64_t m,
+                                int64_t width) = 0;
+  virtual void GatherRowDots(const float* g, const int64_t* index, const float* src, float* dots, int64_t m,
+                             int64_t width) = 0;
+  // Per row of n values: the k largest (descending, ties to the lower index).
+  virtual void TopK(const float* x, float* values, int64_t* indices, int64_t rows, int64_t n, int64_t k) = 0;
+  // out[r, j] = x[r, index[r, j]], and the adjoint (grad_x zeroed first, then accumulated in order).
+  virtual void GatherLastDim(const float* x, const int64_t* index, float* out, int64_t rows, int64_t n, int64_t k) = 0;
+  virtual void GatherLastDimBackward(const float* g, const int64_t* index, float* grad_x, int64_t rows, int64_t n,
+                                     int64_t k) = 0;
+  // [batch, r, c] -> [batch, c, r].
+  virtual void TransposeLast2(const float* x, float* out, int64_t batch, int64_t r, int64_t c) = 0;
+  // Copies `rows` rows of `width` bytes between pitched layouts (concat / split along an inner axis).
+  virtual void CopyRows2D(void* dst, size_t dst_pitch, const void* src, size_t src_pitch, size_t width,
+                          size_t rows) = 0;
   // w[i] -= lr * (g[i] + weight_decay * w[i]).
   virtual void SgdUpdate(float* w, const float* g, int64_t n, float lr, float weight_decay) = 0;
 };

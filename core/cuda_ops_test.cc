@@ -10,25 +10,18 @@
 #include "core/cuda_backend.h"
 #include "core/ops/ops.h"
 #include "core/optim.h"
+#include "core/rng.h"
+#include "core/testing/cuda_compare.h"
 #include "gtest/gtest.h"
 
 namespace onemodel {
 namespace {
 
-Tensor RandomCpu(const Shape& shape, float low, float high, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(low, high);
-  Tensor t = Tensor::Empty(shape);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = dist(rng);
-  return t;
-}
+using testing::CompareOnDevices;
+using testing::RandomCpu;
 
 void ExpectClose(const std::vector<float>& cuda, const std::vector<float>& cpu, const char* what) {
-  ASSERT_EQ(cuda.size(), cpu.size());
-  for (size_t i = 0; i < cpu.size(); ++i) {
-    ASSERT_LE(std::abs(cuda[i] - cpu[i]), 1e-5f * std::abs(cpu[i]) + 1e-6f)
-        << what << " element " << i << ": cuda " << cuda[i] << ", cpu " << cpu[i];
-  }
+  testing::ExpectCloseToCpu(cuda, cpu, 1e-5f, what);
 }
 
 TEST(CudaOpsTest, CopiesRoundTrip) {
@@ -63,35 +56,6 @@ TEST(CudaOpsTest, UnaryForwardAndBackwardMatchCpu) {
       const Tensor g_cuda = y_cuda.grad_fn()->backward(ones.To(Device::CUDA()), y_cuda)[0];
       ExpectClose(g_cuda.ToVector(), g_cpu.ToVector(), "backward");
     }
-  }
-}
-
-// Runs `op` on CPU copies and on CUDA copies of `inputs`, then the backward of sum(out * R): outputs and
-// input gradients must agree to 1e-5 relative (to each element and the tensor's mean magnitude).
-void CompareOnDevices(const std::vector<Tensor>& inputs, const std::function<Tensor(const std::vector<Tensor>&)>& op,
-                      float tolerance = 1e-5f) {
-  std::vector<Tensor> cpu, gpu;
-  for (const Tensor& t : inputs) {
-    cpu.push_back(t.Clone().set_requires_grad(true));
-    gpu.push_back(t.To(Device::CUDA()).set_requires_grad(true));
-  }
-  const Tensor y_cpu = op(cpu), y_gpu = op(gpu);
-  ASSERT_EQ(y_gpu.device(), Device::CUDA());
-  ASSERT_EQ(y_cpu.shape(), y_gpu.shape());
-  auto close = [tolerance](const std::vector<float>& got, const std::vector<float>& want, const std::string& what) {
-    double mean = 0;
-    for (float v : want) mean += std::abs(v) / std::max<size_t>(want.size(), 1);
-    for (size_t i = 0; i < want.size(); ++i) {
-      ASSERT_LE(std::abs(got[i] - want[i]), tolerance * (std::abs(want[i]) + mean) + 1e-7)
-          << what << " element " << i << ": cuda " << got[i] << ", cpu " << want[i];
-    }
-  };
-  close(y_gpu.ToVector(), y_cpu.ToVector(), "output");
-  const Tensor r = RandomCpu(y_cpu.shape(), -1, 1, 99);
-  ops::SumAll(ops::Mul(y_cpu, r)).Backward();
-  ops::SumAll(ops::Mul(y_gpu, r.To(Device::CUDA()))).Backward();
-  for (size_t k = 0; k < inputs.size(); ++k) {
-    close(gpu[k].grad().ToVector(), cpu[k].grad().ToVector(), "gradient of input " + std::to_string(k));
   }
 }
 
@@ -146,6 +110,37 @@ TEST(CudaOpsTest, RowOps) {
   }
 }
 
+TEST(CudaOpsTest, IndexingOps) {
+  const Tensor x = RandomCpu({10, 33}, -1, 1, 20);
+  const Tensor index = Tensor::FromIndices({3, 0, 3, 9, 1, 3, 7}, {7});
+  CompareOnDevices({x}, [&](const std::vector<Tensor>& in) { return ops::IndexSelect(in[0], index); });
+  CompareOnDevices({RandomCpu({7, 33}, -1, 1, 21)},
+                   [&](const std::vector<Tensor>& in) { return ops::ScatterAddRows(in[0], index, 12); });
+  CompareOnDevices({RandomCpu({7, 33}, -1, 1, 22), RandomCpu({7}, 0, 1, 23)}, [&](const std::vector<Tensor>& in) {
+    return ops::WeightedScatterAddRows(in[0], in[1], index, 12);
+  });
+  const Tensor logits = RandomCpu({50, 8}, -2, 2, 24);
+  CompareOnDevices({logits}, [](const std::vector<Tensor>& in) { return ops::TopK(in[0], 3).values; });
+  EXPECT_EQ(ops::TopK(logits.To(Device::CUDA()), 3).indices.ToIndices(), ops::TopK(logits, 3).indices.ToIndices());
+  const Tensor cols = Tensor::FromIndices({1, 1, 0, 7, 2, 5}, {2, 3});
+  CompareOnDevices({RandomCpu({2, 8}, -1, 1, 25)},
+                   [&](const std::vector<Tensor>& in) { return ops::GatherLastDim(in[0], cols); });
+  CompareOnDevices({RandomCpu({3, 40, 37}, -1, 1, 26)}, [](const std::vector<Tensor>& in) { return ops::TransposeLast2(in[0]); });
+  for (int axis = 0; axis < 3; ++axis) {
+    CompareOnDevices({RandomCpu({3, 4, 5}, -1, 1, 27), RandomCpu({3, 4, 5}, -1, 1, 28)},
+                     [axis](const std::vector<Tensor>& in) {
+                       return ops::Narrow(ops::Concat({in[0], in[1]}, axis), axis, 1, 4);
+                     });
+  }
+}
+
+TEST(CudaOpsTest, CounterRngDrawsTheSameNumbersOnBothDevices) {
+  const RngKey key{7, 3, 2, 1};
+  EXPECT_EQ(RandomUniform({1000}, key, -1, 2, 5, Device::CUDA()).ToVector(), RandomUniform({1000}, key, -1, 2, 5).ToVector());
+  testing::ExpectCloseToCpu(RandomNormal({1000}, key, 0, 1, 9, Device::CUDA()).ToVector(),
+                            RandomNormal({1000}, key, 0, 1, 9).ToVector(), 1e-5f, "normal");
+}
+
 // Three SGD steps of a two-layer MLP on the same data: the same losses and weights on both devices.
 TEST(CudaOpsTest, MlpTrainingStepsMatchCpu) {
   const Tensor x = RandomCpu({32, 20}, -1, 1, 14);
@@ -175,18 +170,3 @@ TEST(CudaOpsTest, MlpTrainingStepsMatchCpu) {
 
 }  // namespace
 }  // namespace onemodel
-
-int main(int argc, char** argv) {
-  onemodel::CudaBackend* backend = onemodel::GetCudaBackend();
-  if (backend == nullptr) {
-    std::printf("SKIPPED: no CUDA device (built without --config=cuda)\n");
-    return 0;
-  }
-  std::string why;
-  if (!backend->DeviceAvailable(&why)) {
-    std::printf("SKIPPED: no CUDA device (%s)\n", why.c_str());
-    return 0;
-  }
-  ::testing::InitGoogleTest(&argc, argv);
-  return RUN_ALL_TESTS();
-}

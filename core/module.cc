@@ -37,6 +37,10 @@ int64_t Module::NumParameters() const {
   return n;
 }
 
+void Module::To(Device device) {
+  for (auto& [_, t] : NamedParameters()) t.MoveTo(device);
+}
+
 void Module::ZeroGrad() {
   for (auto& [_, t] : NamedParameters()) t.ZeroGrad();
 }

@@ -25,6 +25,8 @@ class Module {
   std::vector<Tensor> Parameters() const;
   int64_t NumParameters() const;
   void ZeroGrad();
+  // Moves every parameter to `device` (in place: the module's and any optimizer's handles follow).
+  void To(Device device);
 
  protected:
   // Marks `value` as requiring grad and returns it; `name` must be unique within this module.

@@ -32,10 +32,12 @@ float UniformAt(const RngKey& key, uint64_t index);
 // Standard normal (Box-Muller) for element `index` of the stream.
 float NormalAt(const RngKey& key, uint64_t index);
 
-// Tensors of the given shape; element i takes stream index `offset + i` (a global token offset keeps a
-// shard's values equal to the unsharded ones).
-Tensor RandomUniform(const Shape& shape, const RngKey& key, float low = 0.f, float high = 1.f, uint64_t offset = 0);
-Tensor RandomNormal(const Shape& shape, const RngKey& key, float mean = 0.f, float stddev = 1.f, uint64_t offset = 0);
+// Tensors of the given shape on `device`; element i takes stream index `offset + i` (a global token offset
+// keeps a shard's values equal to the unsharded ones). The CUDA kernels draw the same numbers (philox.h).
+Tensor RandomUniform(const Shape& shape, const RngKey& key, float low = 0.f, float high = 1.f, uint64_t offset = 0,
+                     Device device = Device::CPU());
+Tensor RandomNormal(const Shape& shape, const RngKey& key, float mean = 0.f, float stddev = 1.f, uint64_t offset = 0,
+                    Device device = Device::CPU());
 
 }  // namespace onemodel
 

@@ -157,6 +157,14 @@ Tensor Tensor::Detach() const {
   return Tensor(std::move(impl));
 }
 
+void Tensor::MoveTo(Device device) {
+  if (device == this->device()) return;
+  const Tensor moved = To(device);
+  impl_->storage = moved.impl_->storage;
+  impl_->offset = 0;
+  impl_->grad.reset();
+}
+
 void Tensor::CopyFrom(const Tensor& src) {
   CHECK(shape() == src.shape() && dtype() == src.dtype())
       << "CopyFrom: " << ShapeToString(src.shape()) << " " << DTypeName(src.dtype()) << " into "

@@ -100,6 +100,9 @@ class Tensor {
   Tensor Clone() const;               // deep copy on the same device, no autograd history
   Tensor To(Device device) const;     // copy to a device (or this tensor if already there)
   Tensor Detach() const;              // shares storage, no autograd history
+  // Moves the data to `device` in place: every handle of this tensor sees the move (parameters held by
+  // modules and optimizers). Drops the gradient.
+  void MoveTo(Device device);
   void CopyFrom(const Tensor& src);   // same shape and dtype, any devices
   void Fill(float value);
   std::vector<float> ToVector() const;        // f32 or bf16, any device

@@ -11,7 +11,7 @@ Tensor SwitchLoadBalanceLoss(const Routing& r) {
   for (int64_t e : experts) fraction[e] += 1.f;
   for (float& f : fraction) f /= std::max<int64_t>(1, static_cast<int64_t>(experts.size()));
   const Tensor mean_prob = ops::Mean(r.probs, 0);
-  return ops::Scale(ops::SumAll(ops::Mul(mean_prob, Tensor::FromVector(fraction, {r.num_experts}))),
+  return ops::Scale(ops::SumAll(ops::Mul(mean_prob, Tensor::FromVector(fraction, {r.num_experts}).To(r.probs.device()))),
                     static_cast<float>(r.num_experts));
 }
 

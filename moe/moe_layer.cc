@@ -30,13 +30,16 @@ Tensor RepeatEach(const Tensor& labels, int64_t times) {
 }  // namespace
 
 Tensor AuxLoss(const config::MoeConfig& c, const Routing& r) {
-  Tensor total = Tensor::Scalar(0.f);
-  auto add = [&total](float coef, const Tensor& loss) { total = ops::Add(total, ops::Scale(loss, coef)); };
+  Tensor total;
+  auto add = [&total](float coef, const Tensor& loss) {
+    const Tensor term = ops::Scale(loss, coef);
+    total = total.defined() ? ops::Add(total, term) : term;
+  };
   if (c.load_balance_coef() > 0) add(c.load_balance_coef(), SwitchLoadBalanceLoss(r));
   if (c.importance_coef() > 0) add(c.importance_coef(), ImportanceLoss(r));
   if (c.load_coef() > 0 && r.load_estimate.defined()) add(c.load_coef(), LoadLoss(r));
   if (c.z_loss_coef() > 0) add(c.z_loss_coef(), ZLoss(r));
-  return total;
+  return total.defined() ? total : Tensor::Scalar(0.f).To(r.logits.device());
 }
 
 MoeLayer::MoeLayer(const config::MoeConfig& config, int64_t dim, uint64_t seed, uint16_t layer)

@@ -94,7 +94,7 @@ Routing Router::NoisyTopK(const Tensor& x, uint32_t step, bool training) const {
   Tensor logits = clean, noise_std;
   if (noisy) {
     noise_std = ops::AddScalar(ops::Softplus(ops::MatMul(x, noise_weight_)), kNoiseEpsilon);
-    const Tensor noise = RandomNormal(clean.shape(), RngKey{seed_, step, layer_, kNoisePurpose});
+    const Tensor noise = RandomNormal(clean.shape(), RngKey{seed_, step, layer_, kNoisePurpose}, 0.f, 1.f, 0, x.device());
     logits = ops::Add(clean, ops::Mul(noise, noise_std));
   }
   Routing r = FromTopK(TopKSoftmax(logits, k), e);
@@ -112,6 +112,7 @@ Routing Router::NoisyTopK(const Tensor& x, uint32_t step, bool training) const {
       const std::vector<float> noisy_values = logits.ToVector(), in_threshold = threshold_if_in.ToVector();
       for (int64_t i = 0; i < is_in.numel(); ++i) is_in.data<float>()[i] = noisy_values[i] > in_threshold[i / e];
     }
+    is_in = is_in.To(x.device());
     const Tensor prob_if_in = ops::NormalCdf(ops::Div(ops::Sub(clean, threshold_if_in), noise_std));
     const Tensor prob_if_out = ops::NormalCdf(ops::Div(ops::Sub(clean, threshold_if_out), noise_std));
     const Tensor is_out = ops::AddScalar(ops::Scale(is_in, -1.f), 1.f);
@@ -124,7 +125,8 @@ Routing Router::Switch(const Tensor& x, uint32_t step, bool training) const {
   Tensor input = x;
   if (training && config_.jitter() > 0.f) {
     const float j = config_.jitter();
-    input = ops::Mul(x, RandomUniform(x.shape(), RngKey{seed_, step, layer_, kJitterPurpose}, 1.f - j, 1.f + j));
+    input = ops::Mul(x, RandomUniform(x.shape(), RngKey{seed_, step, layer_, kJitterPurpose}, 1.f - j, 1.f + j, 0,
+                                      x.device()));
   }
   const Tensor logits = ops::MatMul(input, weight_);
   const Tensor probs = ops::Softmax(logits);

@@ -9,8 +9,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-GPU_TESTS=(core/cuda_ops_test)
-GPU_BENCHES=(core/cuda_ops_bench)
+GPU_TESTS=(core/cuda_ops_test moe/moe_cuda_test)
+GPU_BENCHES=(core/cuda_ops_bench moe/moe_cuda_bench)
 
 bundle() {
   local dir=$1

@@ -174,6 +174,52 @@ class Backend : public CudaBackend {
     LaunchCrossEntropyBackward(log_probs, targets, grad, rows, v, smoothing, ignore_index, upstream);
     Check();
   }
+  void Random(float* out, int64_t n, uint64_t seed, uint32_t step, uint16_t layer, uint16_t purpose, uint64_t offset,
+              bool normal, float shift, float scale) override {
+    LaunchRandom(out, n, seed, step, layer, purpose, offset, normal, shift, scale);
+    Check();
+  }
+  void GatherRows(const float* x, const int64_t* index, float* out, int64_t m, int64_t width) override {
+    LaunchGatherRows(x, index, out, m, width);
+    Check();
+  }
+  void ScatterRows(const float* src, const float* weight, const int64_t* start, const int64_t* source, float* out,
+                   int64_t rows, int64_t width) override {
+    LaunchScatterRows(src, weight, start, source, out, rows, width);
+    Check();
+  }
+  void GatherRowsScaled(const float* g, const int64_t* index, const float* weight, float* out, int64_t m,
+                        int64_t width) override {
+    LaunchGatherRowsScaled(g, index, weight, out, m, width);
+    Check();
+  }
+  void GatherRowDots(const float* g, const int64_t* index, const float* src, float* dots, int64_t m,
+                     int64_t width) override {
+    LaunchGatherRowDots(g, index, src, dots, m, width);
+    Check();
+  }
+  void TopK(const float* x, float* values, int64_t* indices, int64_t rows, int64_t n, int64_t k) override {
+    LaunchTopK(x, values, indices, rows, n, k);
+    Check();
+  }
+  void GatherLastDim(const float* x, const int64_t* index, float* out, int64_t rows, int64_t n, int64_t k) override {
+    LaunchGatherLastDim(x, index, out, rows, n, k);
+    Check();
+  }
+  void GatherLastDimBackward(const float* g, const int64_t* index, float* grad_x, int64_t rows, int64_t n,
+                             int64_t k) override {
+    LaunchGatherLastDimBackward(g, index, grad_x, rows, n, k);
+    Check();
+  }
+  void TransposeLast2(const float* x, float* out, int64_t batch, int64_t r, int64_t c) override {
+    LaunchTranspose(x, out, batch, r, c);
+    Check();
+  }
+  void CopyRows2D(void* dst, size_t dst_pitch, const void* src, size_t src_pitch, size_t width, size_t rows) override {
+    if (width * rows > 0) {
+      OM_CUDA_CHECK(cudaMemcpy2DAsync(dst, dst_pitch, src, src_pitch, width, rows, cudaMemcpyDeviceToDevice));
+    }
+  }
   void SgdUpdate(float* w, const float* g, int64_t n, float lr, float weight_decay) override {
     if (n > 0) LaunchSgdUpdate(w, g, n, lr, weight_decay);
     Check();

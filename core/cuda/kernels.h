@@ -31,6 +31,20 @@ void LaunchCrossEntropyForward(const float* logits, const int64_t* targets, floa
 void LaunchCrossEntropyBackward(const float* log_probs, const int64_t* targets, float* grad, int64_t rows, int64_t v,
                                 float smoothing, int64_t ignore_index, float upstream);
 
+void LaunchGatherRows(const float* x, const int64_t* index, float* out, int64_t m, int64_t width);
+void LaunchScatterRows(const float* src, const float* weight, const int64_t* start, const int64_t* source, float* out,
+                       int64_t rows, int64_t width);
+void LaunchGatherRowsScaled(const float* g, const int64_t* index, const float* weight, float* out, int64_t m,
+                            int64_t width);
+void LaunchGatherRowDots(const float* g, const int64_t* index, const float* src, float* dots, int64_t m, int64_t width);
+void LaunchTopK(const float* x, float* values, int64_t* indices, int64_t rows, int64_t n, int64_t k);
+void LaunchGatherLastDim(const float* x, const int64_t* index, float* out, int64_t rows, int64_t n, int64_t k);
+void LaunchGatherLastDimBackward(const float* g, const int64_t* index, float* grad_x, int64_t rows, int64_t n,
+                                 int64_t k);
+void LaunchTranspose(const float* x, float* out, int64_t batch, int64_t r, int64_t c);
+void LaunchRandom(float* out, int64_t n, uint64_t seed, uint32_t step, uint16_t layer, uint16_t purpose,
+                  uint64_t offset, bool normal, float shift, float scale);
+
 }  // namespace onemodel::cuda
 
 #endif  // ONEMODEL_CORE_CUDA_KERNELS_H_

@@ -20,14 +20,33 @@ void CheckRange(const char* op, const int64_t* idx, int64_t n, int64_t bound) {
 
 int64_t RowSize(const Tensor& x) { return x.ndim() == 0 || x.dim(0) == 0 ? 0 : x.numel() / x.dim(0); }
 
+// Index tensors may live on the host even when the data is on a GPU (routers build them there).
+void CheckIndexTensor(const char* op, const Tensor& t) {
+  CHECK(t.defined() && t.dtype() == DType::kI64) << op << ": indices must be an i64 tensor";
+}
+const int64_t* I64(const Tensor& t) { return static_cast<const int64_t*>(t.raw_data()); }
+
 }  // namespace
 
 Tensor IndexSelect(const Tensor& x, const Tensor& index) {
-  CheckCpuF32("IndexSelect", x);
-  CheckIndices("IndexSelect", index);
+  CheckF32("IndexSelect", x);
+  CheckIndexTensor("IndexSelect", index);
   CHECK(x.ndim() >= 1 && index.ndim() == 1) << "IndexSelect: x " << ShapeToString(x.shape()) << ", index "
                                             << ShapeToString(index.shape()) << " (needs x [N, ...], index [M])";
   const int64_t m = index.dim(0), row = RowSize(x);
+  if (OnCuda(x)) {
+    const std::vector<int64_t> host = index.ToIndices();
+    CheckRange("IndexSelect", host.data(), m, x.dim(0));
+    const Tensor device_index = index.To(x.device());
+    Shape shape = x.shape();
+    shape[0] = m;
+    Tensor out = Tensor::Empty(shape, DType::kF32, x.device());
+    RequireCudaBackend().GatherRows(F32(x), I64(device_index), F32(out), m, row);
+    return Record(out, "IndexSelect", {x}, [x, device_index](const Tensor& g, const Tensor&) {
+      return std::vector<Tensor>{ScatterAddRows(g, device_index, x.dim(0))};
+    });
+  }
+  CheckIndices("IndexSelect", index);
   const int64_t* pi = index.data<int64_t>();
   CheckRange("IndexSelect", pi, m, x.dim(0));
   Shape shape = x.shape();
@@ -89,12 +108,32 @@ Tensor ScatterRows(const Tensor& src, const int64_t* index, int64_t num_rows, Sc
 
 }  // namespace
 
+// CUDA: the CSR grouping is built on the host and copied over with the call.
+Tensor ScatterRowsCuda(const Tensor& src, const Tensor& weight, const std::vector<int64_t>& index, int64_t num_rows) {
+  const RowsByDestination groups = GroupByDestination(index.data(), static_cast<int64_t>(index.size()), num_rows);
+  const Tensor start = Tensor::FromIndices(groups.start, {num_rows + 1}).To(src.device());
+  const Tensor source = Tensor::FromIndices(groups.source, {static_cast<int64_t>(groups.source.size())}).To(src.device());
+  Shape shape = src.shape();
+  shape[0] = num_rows;
+  Tensor out = Tensor::Empty(shape, DType::kF32, src.device());
+  RequireCudaBackend().ScatterRows(F32(src), weight.defined() ? F32(weight) : nullptr, I64(start), I64(source),
+                                   F32(out), num_rows, RowSize(src));
+  return out;
+}
+
 Tensor ScatterAddRows(const Tensor& src, const Tensor& index, int64_t num_rows) {
-  CheckCpuF32("ScatterAddRows", src);
-  CheckIndices("ScatterAddRows", index);
+  CheckF32("ScatterAddRows", src);
+  CheckIndexTensor("ScatterAddRows", index);
   CHECK(src.ndim() >= 1 && index.shape() == Shape{src.dim(0)})
       << "ScatterAddRows: src " << ShapeToString(src.shape()) << ", index " << ShapeToString(index.shape())
       << " (needs src [M, ...], index [M])";
+  if (OnCuda(src)) {
+    const std::vector<int64_t> host = index.ToIndices();
+    CheckRange("ScatterAddRows", host.data(), index.dim(0), num_rows);
+    return Record(ScatterRowsCuda(src, Tensor(), host, num_rows), "ScatterAddRows", {src},
+                  [index](const Tensor& g, const Tensor&) { return std::vector<Tensor>{IndexSelect(g, index)}; });
+  }
+  CheckIndices("ScatterAddRows", index);
   const int64_t* pi = index.data<int64_t>();
   CheckRange("ScatterAddRows", pi, index.dim(0), num_rows);
   Tensor out = ScatterRows(src, pi, num_rows, [](int64_t) { return 1.f; });
@@ -104,12 +143,33 @@ Tensor ScatterAddRows(const Tensor& src, const Tensor& index, int64_t num_rows) 
 }
 
 Tensor WeightedScatterAddRows(const Tensor& src, const Tensor& weight, const Tensor& index, int64_t num_rows) {
-  CheckCpuF32("WeightedScatterAddRows", src);
-  CheckCpuF32("WeightedScatterAddRows", weight);
-  CheckIndices("WeightedScatterAddRows", index);
+  CheckF32("WeightedScatterAddRows", src);
+  CheckF32("WeightedScatterAddRows", weight);
+  CheckSameDevice("WeightedScatterAddRows", src, weight);
+  CheckIndexTensor("WeightedScatterAddRows", index);
   CHECK(src.ndim() >= 1 && index.shape() == Shape{src.dim(0)} && weight.shape() == Shape{src.dim(0)})
       << "WeightedScatterAddRows: src " << ShapeToString(src.shape()) << ", weight " << ShapeToString(weight.shape())
       << ", index " << ShapeToString(index.shape()) << " (needs src [M, ...], weight [M], index [M])";
+  if (OnCuda(src)) {
+    const std::vector<int64_t> host = index.ToIndices();
+    CheckRange("WeightedScatterAddRows", host.data(), index.dim(0), num_rows);
+    const Tensor device_index = index.To(src.device());
+    return Record(ScatterRowsCuda(src, weight, host, num_rows), "WeightedScatterAddRows", {src, weight},
+                  [src, weight, device_index](const Tensor& g, const Tensor&) {
+                    const int64_t m = src.dim(0), row = RowSize(src);
+                    Tensor gs, gw;
+                    if (src.requires_grad()) {
+                      gs = Tensor::Empty(src.shape(), DType::kF32, src.device());
+                      RequireCudaBackend().GatherRowsScaled(F32(g), I64(device_index), F32(weight), F32(gs), m, row);
+                    }
+                    if (weight.requires_grad()) {
+                      gw = Tensor::Empty(weight.shape(), DType::kF32, src.device());
+                      RequireCudaBackend().GatherRowDots(F32(g), I64(device_index), F32(src), F32(gw), m, row);
+                    }
+                    return std::vector<Tensor>{gs, gw};
+                  });
+  }
+  CheckIndices("WeightedScatterAddRows", index);
   const int64_t* pi = index.data<int64_t>();
   CheckRange("WeightedScatterAddRows", pi, index.dim(0), num_rows);
   const float* pw = weight.data<float>();
@@ -150,14 +210,27 @@ Tensor WeightedScatterAddRows(const Tensor& src, const Tensor& weight, const Ten
 }
 
 Tensor GatherLastDim(const Tensor& x, const Tensor& index) {
-  CheckCpuF32("GatherLastDim", x);
-  CheckIndices("GatherLastDim", index);
+  CheckF32("GatherLastDim", x);
+  CheckIndexTensor("GatherLastDim", index);
   CHECK(x.ndim() >= 1 && index.ndim() == x.ndim() &&
         std::equal(x.shape().begin(), x.shape().end() - 1, index.shape().begin()))
       << "GatherLastDim: x " << ShapeToString(x.shape()) << ", index " << ShapeToString(index.shape())
       << " must agree on all but the last dim";
   const int64_t n = x.dim(-1), k = index.dim(-1);
   const int64_t rows = k == 0 ? 0 : index.numel() / k;
+  if (OnCuda(x)) {
+    const std::vector<int64_t> host = index.ToIndices();
+    CheckRange("GatherLastDim", host.data(), index.numel(), n);
+    const Tensor device_index = index.To(x.device());
+    Tensor out = Tensor::Empty(index.shape(), DType::kF32, x.device());
+    RequireCudaBackend().GatherLastDim(F32(x), I64(device_index), F32(out), rows, n, k);
+    return Record(out, "GatherLastDim", {x}, [x, device_index, rows, n, k](const Tensor& g, const Tensor&) {
+      Tensor gx = Tensor::Empty(x.shape(), DType::kF32, x.device());
+      RequireCudaBackend().GatherLastDimBackward(F32(g), I64(device_index), F32(gx), rows, n, k);
+      return std::vector<Tensor>{gx};
+    });
+  }
+  CheckIndices("GatherLastDim", index);
   const int64_t* pi = index.data<int64_t>();
   CheckRange("GatherLastDim", pi, index.numel(), n);
   Tensor out = Tensor::Empty(index.shape());
@@ -179,13 +252,22 @@ Tensor GatherLastDim(const Tensor& x, const Tensor& index) {
 }
 
 TopKResult TopK(const Tensor& x, int64_t k) {
-  CheckCpuF32("TopK", x);
+  CheckF32("TopK", x);
   CHECK_GE(x.ndim(), 1) << "TopK of a scalar";
   const int64_t n = x.dim(-1);
   CHECK(k >= 1 && k <= n) << "TopK: k = " << k << " for a last dim of " << n;
   const int64_t rows = n == 0 ? 0 : x.numel() / n;
   Shape shape = x.shape();
   shape.back() = k;
+  if (OnCuda(x)) {
+    Tensor values = Tensor::Empty(shape, DType::kF32, x.device());
+    Tensor indices = Tensor::Empty(shape, DType::kI64, x.device());
+    {
+      NoGradScope no_grad;  // the values are recomputed below as a differentiable gather
+      RequireCudaBackend().TopK(F32(x), F32(values), static_cast<int64_t*>(indices.raw_data()), rows, n, k);
+    }
+    return {GatherLastDim(x, indices), indices};
+  }
   Tensor indices = Tensor::Empty(shape, DType::kI64);
   const float* px = x.data<float>();
   int64_t* pi = indices.data<int64_t>();

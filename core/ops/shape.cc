@@ -8,6 +8,19 @@
 
 namespace onemodel::ops {
 
+namespace {
+// Copies `rows` runs of `width` floats from src (rows `src_pitch` apart) to dst (rows `dst_pitch` apart).
+void CopyRows(float* dst, int64_t dst_pitch, const float* src, int64_t src_pitch, int64_t width, int64_t rows,
+              bool cuda) {
+  if (cuda) {
+    RequireCudaBackend().CopyRows2D(dst, dst_pitch * sizeof(float), src, src_pitch * sizeof(float),
+                                    width * sizeof(float), rows);
+    return;
+  }
+  for (int64_t o = 0; o < rows; ++o) std::memcpy(dst + o * dst_pitch, src + o * src_pitch, width * sizeof(float));
+}
+}  // namespace
+
 Tensor Reshape(const Tensor& x, const Shape& shape) {
   return Record(x.View(shape), "Reshape", {x}, [x](const Tensor& g, const Tensor&) {
     return std::vector<Tensor>{g.View(x.shape())};
@@ -16,7 +29,7 @@ Tensor Reshape(const Tensor& x, const Shape& shape) {
 
 Tensor Slice(const Tensor& x, int64_t begin, int64_t end) {
   return Record(x.Narrow(begin, end), "Slice", {x}, [x, begin, end](const Tensor& g, const Tensor&) {
-    Tensor gx = Tensor::Zeros(x.shape());
+    Tensor gx = Tensor::Zeros(x.shape(), DType::kF32, x.device());
     gx.Narrow(begin, end).CopyFrom(g);
     return std::vector<Tensor>{gx};
   });
@@ -43,7 +56,8 @@ Tensor Concat(const std::vector<Tensor>& xs, int axis) {
   Shape out_shape = xs[0].shape();
   int64_t total = 0;
   for (const Tensor& t : xs) {
-    CheckCpuF32("Concat", t);
+    CheckF32("Concat", t);
+    CheckSameDevice("Concat", xs[0], t);
     Shape probe = t.shape();
     CHECK(probe.size() == out_shape.size()) << "Concat: ranks differ: " << ShapeToString(xs[0].shape()) << " vs "
                                             << ShapeToString(t.shape());
@@ -53,15 +67,11 @@ Tensor Concat(const std::vector<Tensor>& xs, int axis) {
     total += t.dim(first.axis);
   }
   out_shape[first.axis] = total;
-  Tensor out = Tensor::Empty(out_shape);
-  float* po = out.data<float>();
+  Tensor out = Tensor::Empty(out_shape, DType::kF32, xs[0].device());
   int64_t offset = 0;
   for (const Tensor& t : xs) {
     const int64_t width = t.dim(first.axis) * first.inner;
-    const float* pt = t.data<float>();
-    for (int64_t o = 0; o < first.outer; ++o) {
-      std::memcpy(po + o * total * first.inner + offset, pt + o * width, width * sizeof(float));
-    }
+    CopyRows(F32(out) + offset, total * first.inner, F32(t), width, width, first.outer, OnCuda(t));
     offset += width;
   }
   std::vector<int64_t> sizes;
@@ -72,7 +82,7 @@ Tensor Concat(const std::vector<Tensor>& xs, int axis) {
 }
 
 std::vector<Tensor> Split(const Tensor& x, const std::vector<int64_t>& sizes, int axis) {
-  CheckCpuF32("Split", x);
+  CheckF32("Split", x);
   const AxisSplit s = SplitAt("Split", x.shape(), axis);
   int64_t sum = 0;
   for (int64_t n : sizes) sum += n;
@@ -80,24 +90,17 @@ std::vector<Tensor> Split(const Tensor& x, const std::vector<int64_t>& sizes, in
                      << ShapeToString(x.shape()) << " has " << s.n;
   std::vector<Tensor> outs;
   int64_t offset = 0;
-  const float* px = x.data<float>();
+  const int64_t pitch = s.n * s.inner;
   for (size_t k = 0; k < sizes.size(); ++k) {
     Shape shape = x.shape();
     shape[s.axis] = sizes[k];
-    Tensor part = Tensor::Empty(shape);
+    Tensor part = Tensor::Empty(shape, DType::kF32, x.device());
     const int64_t width = sizes[k] * s.inner;
-    float* pp = part.data<float>();
-    for (int64_t o = 0; o < s.outer; ++o) {
-      std::memcpy(pp + o * width, px + o * s.n * s.inner + offset, width * sizeof(float));
-    }
+    CopyRows(F32(part), width, F32(x) + offset, pitch, width, s.outer, OnCuda(x));
     // Each piece's gradient lands in its own columns of a zero tensor of x's shape.
-    outs.push_back(Record(part, "Split", {x}, [x, s, offset, width](const Tensor& g, const Tensor&) {
-      Tensor gx = Tensor::Zeros(x.shape());
-      float* pgx = gx.data<float>();
-      const float* pg = g.data<float>();
-      for (int64_t o = 0; o < s.outer; ++o) {
-        std::memcpy(pgx + o * s.n * s.inner + offset, pg + o * width, width * sizeof(float));
-      }
+    outs.push_back(Record(part, "Split", {x}, [x, s, offset, width, pitch](const Tensor& g, const Tensor&) {
+      Tensor gx = Tensor::Zeros(x.shape(), DType::kF32, x.device());
+      CopyRows(F32(gx) + offset, pitch, F32(g), width, width, s.outer, OnCuda(g));
       return std::vector<Tensor>{gx};
     }));
     offset += width;
@@ -106,12 +109,18 @@ std::vector<Tensor> Split(const Tensor& x, const std::vector<int64_t>& sizes, in
 }
 
 Tensor TransposeLast2(const Tensor& x) {
-  CheckCpuF32("TransposeLast2", x);
+  CheckF32("TransposeLast2", x);
   CHECK_GE(x.ndim(), 2) << "TransposeLast2: needs 2+ dims, got " << ShapeToString(x.shape());
   const int64_t rows = x.dim(-2), cols = x.dim(-1);
   const int64_t batch = rows * cols == 0 ? 0 : x.numel() / (rows * cols);
   Shape shape = x.shape();
   std::swap(shape[shape.size() - 1], shape[shape.size() - 2]);
+  auto backward = [](const Tensor& g, const Tensor&) { return std::vector<Tensor>{TransposeLast2(g)}; };
+  if (OnCuda(x)) {
+    Tensor out = Tensor::Empty(shape, DType::kF32, x.device());
+    RequireCudaBackend().TransposeLast2(F32(x), F32(out), batch, rows, cols);
+    return Record(out, "TransposeLast2", {x}, backward);
+  }
   Tensor out = Tensor::Empty(shape);
   const float* px = x.data<float>();
   float* po = out.data<float>();
@@ -128,9 +137,7 @@ Tensor TransposeLast2(const Tensor& x) {
       }
     }
   }
-  return Record(out, "TransposeLast2", {x}, [](const Tensor& g, const Tensor&) {
-    return std::vector<Tensor>{TransposeLast2(g)};
-  });
+  return Record(out, "TransposeLast2", {x}, backward);
 }
 
 }  // namespace onemodel::ops
