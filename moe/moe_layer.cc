@@ -104,7 +104,7 @@ MoeOutput HierarchicalMoeLayer::Forward(const Tensor& x, uint32_t step, bool tra
   const Routing outer = outer_router.Route(tokens, step, training);
   const int64_t a = outer.token.numel(), k = config_.router().top_k();
   // Each (token, group) pick reads that group's slice of the inner logits and takes its top k there.
-  const Tensor inner_logits = inner_router.Logits(tokens);
+  const Tensor inner_logits = inner_router.SelectionLogits(tokens, step, training);
   std::vector<int64_t> rows(a);
   const std::vector<int64_t> outer_tokens = outer.token.ToIndices(), outer_groups = outer.expert.ToIndices();
   for (int64_t i = 0; i < a; ++i) rows[i] = outer_tokens[i] * groups + outer_groups[i];

@@ -62,7 +62,7 @@ class HierarchicalMoeLayer : public Module {
   MoeOutput Forward(const Tensor& x, uint32_t step, bool training, const Tensor& labels = Tensor()) const;
 
   Router outer_router;
-  Router inner_router;  // logits for all experts at once, read per group
+  Router inner_router;  // selection logits (noisy in training for noisy top-k) for all experts, read per group
   FfnExperts experts;
 
  private:

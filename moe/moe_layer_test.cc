@@ -187,6 +187,17 @@ TEST(MoeLayerTest, HierarchicalWithOneGroupIsFlat) {
   }
 }
 
+TEST(MoeLayerTest, HierarchicalNoisyGatesTrainEveryParameter) {
+  const int64_t d = 4;
+  const config::MoeConfig config = Parse(
+      "layer: HIERARCHICAL groups: 2 num_experts: 4 hidden: 5 outer_router { top_k: 1 } router { top_k: 1 }", d);
+  HierarchicalMoeLayer layer(config, d, 3, 1);
+  std::mt19937 rng(13);
+  for (auto& [_, p] : layer.NamedParameters()) p.CopyFrom(RandomTensor(rng, p.shape(), -2.f, 2.f));
+  const Tensor x = RandomTensor(rng, {6, d});
+  CheckParameterGradients(layer.NamedParameters(), [&] { return Objective(layer.Forward(x, 1, true)); }, 1e-3);
+}
+
 TEST(MoeLayerTest, HierarchicalLaplaceGradients) {
   const int64_t d = 4;
   const config::MoeConfig config = Parse(

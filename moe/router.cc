@@ -69,6 +69,15 @@ Tensor Router::Logits(const Tensor& x) const {
   return ops::MatMul(x, weight_);
 }
 
+Tensor Router::SelectionLogits(const Tensor& x, uint32_t step, bool training, Tensor* noise_std) const {
+  const Tensor clean = Logits(x);
+  if (config_.kind() != config::RouterConfig::NOISY_TOP_K || !training || !config_.noise()) return clean;
+  const Tensor std = ops::AddScalar(ops::Softplus(ops::MatMul(x, noise_weight_)), kNoiseEpsilon);
+  if (noise_std != nullptr) *noise_std = std;
+  const Tensor noise = RandomNormal(clean.shape(), RngKey{seed_, step, layer_, kNoisePurpose}, 0.f, 1.f, 0, x.device());
+  return ops::Add(clean, ops::Mul(noise, std));
+}
+
 Routing Router::Route(const Tensor& x, uint32_t step, bool training) const {
   CHECK_EQ(x.ndim(), 2) << "Router: expects tokens [T, d], got " << ShapeToString(x.shape());
   switch (config_.kind()) {
@@ -91,12 +100,8 @@ Routing Router::NoisyTopK(const Tensor& x, uint32_t step, bool training) const {
   const int64_t k = config_.top_k(), e = num_experts_;
   const Tensor clean = ops::MatMul(x, weight_);
   const bool noisy = training && config_.noise();
-  Tensor logits = clean, noise_std;
-  if (noisy) {
-    noise_std = ops::AddScalar(ops::Softplus(ops::MatMul(x, noise_weight_)), kNoiseEpsilon);
-    const Tensor noise = RandomNormal(clean.shape(), RngKey{seed_, step, layer_, kNoisePurpose}, 0.f, 1.f, 0, x.device());
-    logits = ops::Add(clean, ops::Mul(noise, noise_std));
-  }
+  Tensor noise_std;
+  const Tensor logits = SelectionLogits(x, step, training, &noise_std);
   Routing r = FromTopK(TopKSoftmax(logits, k), e);
   r.logits = clean;
   r.probs = ops::Softmax(clean);

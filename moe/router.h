@@ -32,6 +32,9 @@ class Router : public Module {
 
   // The router logits alone: x Wg (noisy top-k, Switch, GShard, expert choice) or -||x - w_i|| + b_i (Laplace).
   Tensor Logits(const Tensor& x) const;
+  // The logits experts are selected on: for noisy top-k in training, clean + N(0,1) * (softplus(x Wn) + eps)
+  // (`noise_std`, if given, receives the noise scale); otherwise Logits(x).
+  Tensor SelectionLogits(const Tensor& x, uint32_t step, bool training, Tensor* noise_std = nullptr) const;
 
   const config::RouterConfig& config() const { return config_; }
   int64_t num_experts() const { return num_experts_; }

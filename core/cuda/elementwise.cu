@@ -64,6 +64,23 @@ __global__ void ReduceAxisKernel(const float* __restrict__ x, float* __restrict_
   }
 }
 
+// Few outputs, long sums (a full sum, a bias gradient): one block per output, a strided partial sum per
+// thread, then a fixed-order tree in shared memory.
+__global__ void ReduceAxisBlockKernel(const float* __restrict__ x, float* __restrict__ out, int64_t n, int64_t inner,
+                                      float scale) {
+  __shared__ float scratch[kThreads];
+  const int64_t k = blockIdx.x, o = k / inner, i = k % inner;
+  float acc = 0.f;
+  for (int64_t j = threadIdx.x; j < n; j += kThreads) acc += x[(o * n + j) * inner + i];
+  scratch[threadIdx.x] = acc;
+  __syncthreads();
+  for (int stride = kThreads / 2; stride > 0; stride /= 2) {
+    if (threadIdx.x < stride) scratch[threadIdx.x] += scratch[threadIdx.x + stride];
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) out[k] = scratch[0] * scale;
+}
+
 __global__ void ExpandAxisKernel(const float* __restrict__ g, float* __restrict__ out, int64_t outer, int64_t n,
                                  int64_t inner, float scale) {
   OM_GRID_STRIDE(k, outer * n * inner) {
@@ -105,7 +122,12 @@ void LaunchSgdUpdate(float* w, const float* g, int64_t n, float lr, float weight
 }
 
 void LaunchReduceAxis(const float* x, float* out, int64_t outer, int64_t n, int64_t inner, float scale) {
-  ReduceAxisKernel<<<Blocks(outer * inner), kThreads>>>(x, out, outer, n, inner, scale);
+  // A thread per output keeps the GPU busy only with many outputs; otherwise a block per output.
+  if (outer * inner < 8192 && n >= 64) {
+    ReduceAxisBlockKernel<<<outer * inner, kThreads>>>(x, out, n, inner, scale);
+  } else {
+    ReduceAxisKernel<<<Blocks(outer * inner), kThreads>>>(x, out, outer, n, inner, scale);
+  }
 }
 
 void LaunchExpandAxis(const float* g, float* out, int64_t outer, int64_t n, int64_t inner, float scale) {
