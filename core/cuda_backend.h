@@ -96,6 +96,9 @@ CudaBackend* GetCudaBackend();
 void RegisterCudaBackend(CudaBackend* backend);
 // The backend, or a fatal error telling the user how to get one.
 CudaBackend& RequireCudaBackend();
+// The backend when a CUDA device is usable; otherwise prints "SKIPPED: no CUDA device (<why>)" and returns
+// null, for GPU tests and benchmarks that then exit 0.
+CudaBackend* UsableCudaBackendOrSkip();
 
 }  // namespace onemodel
 

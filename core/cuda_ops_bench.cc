@@ -52,12 +52,7 @@ void Run(CudaBackend& cuda) {
 }  // namespace onemodel
 
 int main() {
-  onemodel::CudaBackend* cuda = onemodel::GetCudaBackend();
-  std::string why = "built without --config=cuda";
-  if (cuda == nullptr || !cuda->DeviceAvailable(&why)) {
-    std::printf("SKIPPED: no CUDA device (%s)\n", why.c_str());
-    return 0;
-  }
-  onemodel::Run(*cuda);
+  onemodel::CudaBackend* cuda = onemodel::UsableCudaBackendOrSkip();
+  if (cuda != nullptr) onemodel::Run(*cuda);
   return 0;
 }

@@ -79,12 +79,7 @@ void Run(CudaBackend& cuda) {
 }  // namespace onemodel::moe
 
 int main() {
-  onemodel::CudaBackend* cuda = onemodel::GetCudaBackend();
-  std::string why = "built without --config=cuda";
-  if (cuda == nullptr || !cuda->DeviceAvailable(&why)) {
-    std::printf("SKIPPED: no CUDA device (%s)\n", why.c_str());
-    return 0;
-  }
-  onemodel::moe::Run(*cuda);
+  onemodel::CudaBackend* cuda = onemodel::UsableCudaBackendOrSkip();
+  if (cuda != nullptr) onemodel::moe::Run(*cuda);
   return 0;
 }

@@ -54,12 +54,7 @@ void CompareOnDevices(const std::vector<Tensor>& inputs, const std::function<Ten
 // The main of every GPU test: "SKIPPED" and success without a CUDA build or device, so the tests can sit
 // in the normal suite; tools/gpu_check.sh runs them where a GPU exists.
 int main(int argc, char** argv) {
-  onemodel::CudaBackend* backend = onemodel::GetCudaBackend();
-  std::string why = "built without --config=cuda";
-  if (backend == nullptr || !backend->DeviceAvailable(&why)) {
-    std::printf("SKIPPED: no CUDA device (%s)\n", why.c_str());
-    return 0;
-  }
+  if (onemodel::UsableCudaBackendOrSkip() == nullptr) return 0;
   ::testing::InitGoogleTest(&argc, argv);
   return RUN_ALL_TESTS();
 }
