@@ -1,0 +1,83 @@
+#include "model/attention.h"
+
+#include <cmath>
+#include <vector>
+
+#include "core/ops/ops.h"
+#include "core/rng.h"
+
+namespace onemodel::model {
+namespace {
+
+constexpr uint16_t kInitPurpose = 50;
+// Added to masked scores: exp(-1e9 - max) is 0 in f32, and unlike -inf it keeps fully masked rows finite.
+constexpr float kMasked = -1e9f;
+
+}  // namespace
+
+Tensor MultiHeadAttention(const Tensor& query, const Tensor& memory, const Tensor& wq, const Tensor& wk,
+                          const Tensor& wv, const Tensor& wo, int64_t heads, bool causal, const Tensor& key_mask) {
+  CHECK(query.ndim() == 3 && memory.ndim() == 3 && query.dim(0) == memory.dim(0) && query.dim(2) == memory.dim(2))
+      << "MultiHeadAttention: query " << ShapeToString(query.shape()) << " and memory "
+      << ShapeToString(memory.shape()) << " must be [B, Tq, d] and [B, Tk, d]";
+  const int64_t b = query.dim(0), tq = query.dim(1), tk = memory.dim(1), d = query.dim(2);
+  CHECK(heads >= 1 && d % heads == 0) << "MultiHeadAttention: " << heads << " heads do not divide d = " << d;
+  CHECK(!causal || tq == tk) << "MultiHeadAttention: causal attention needs Tq == Tk, got " << tq << " and " << tk;
+  const int64_t dh = d / heads;
+  const Tensor q = ops::MatMul(query, wq), k = ops::MatMul(memory, wk), v = ops::MatMul(memory, wv);
+  // Additive mask over [Tq, Tk] (causal) and [B, 1, Tk] (padding).
+  Tensor causal_mask, padding_mask;
+  if (causal) {
+    std::vector<float> m(tq * tk, 0.f);
+    for (int64_t i = 0; i < tq; ++i) {
+      for (int64_t j = i + 1; j < tk; ++j) m[i * tk + j] = kMasked;
+    }
+    causal_mask = Tensor::FromVector(m, {tq, tk}).To(query.device());
+  }
+  if (key_mask.defined()) {
+    CHECK(key_mask.shape() == (Shape{b, tk})) << "MultiHeadAttention: key_mask " << ShapeToString(key_mask.shape())
+                                              << " must be [B, Tk] = [" << b << ", " << tk << "]";
+    std::vector<float> m = key_mask.ToVector();
+    for (float& x : m) x = x > 0.5f ? 0.f : kMasked;
+    padding_mask = Tensor::FromVector(m, {b, 1, tk}).To(query.device());
+  }
+  const std::vector<int64_t> sizes(heads, dh);
+  const std::vector<Tensor> qh = ops::Split(q, sizes, 2), kh = ops::Split(k, sizes, 2), vh = ops::Split(v, sizes, 2);
+  std::vector<Tensor> out;
+  for (int64_t h = 0; h < heads; ++h) {
+    Tensor scores = ops::Scale(ops::BatchedMatMul(qh[h], kh[h], false, true), 1.f / std::sqrt(static_cast<float>(dh)));
+    if (causal_mask.defined()) scores = ops::Add(scores, causal_mask);
+    if (padding_mask.defined()) scores = ops::Add(scores, padding_mask);
+    out.push_back(ops::BatchedMatMul(ops::Softmax(scores), vh[h]));
+  }
+  return ops::MatMul(heads == 1 ? out[0] : ops::Concat(out, 2), wo);
+}
+
+Tensor TimingSignal(int64_t length, int64_t dim) {
+  const int64_t half = dim / 2;
+  std::vector<float> s(length * dim, 0.f);
+  const double log_increment = half > 1 ? std::log(1e4) / (half - 1) : 0.0;
+  for (int64_t t = 0; t < length; ++t) {
+    for (int64_t i = 0; i < half; ++i) {
+      const double angle = t * std::exp(-i * log_increment);
+      s[t * dim + i] = static_cast<float>(std::sin(angle));
+      s[t * dim + half + i] = static_cast<float>(std::cos(angle));
+    }
+  }
+  return Tensor::FromVector(s, {length, dim});
+}
+
+Attention::Attention(int64_t dim, int64_t heads, uint64_t seed, uint16_t layer) : heads_(heads) {
+  const float bound = std::sqrt(3.f / dim);
+  auto init = [&](uint32_t part) { return RandomUniform({dim, dim}, RngKey{seed, part, layer, kInitPurpose}, -bound, bound); };
+  wq = RegisterParameter("wq", init(0));
+  wk = RegisterParameter("wk", init(1));
+  wv = RegisterParameter("wv", init(2));
+  wo = RegisterParameter("wo", init(3));
+}
+
+Tensor Attention::Forward(const Tensor& query, const Tensor& memory, bool causal, const Tensor& key_mask) const {
+  return MultiHeadAttention(query, memory, wq, wk, wv, wo, heads_, causal, key_mask);
+}
+
+}  // namespace onemodel::model
