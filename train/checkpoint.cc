@@ -1,0 +1,201 @@
+#include "train/checkpoint.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "core/safetensors.h"
+#include "google/protobuf/text_format.h"
+#include "train/crc32c.h"
+
+namespace onemodel {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kPrefix[] = "ckpt-";
+
+absl::Status FsyncPath(const std::string& path, bool directory) {
+  const int fd = ::open(path.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+  if (fd < 0) return absl::InternalError(absl::StrCat(path, ": cannot open to fsync"));
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  return rc == 0 ? absl::OkStatus() : absl::InternalError(absl::StrCat(path, ": fsync failed"));
+}
+
+// Writes `text` to `path` through a temporary file and a rename.
+absl::Status WriteFileAtomically(const std::string& path, const std::string& text) {
+  const std::string tmp = absl::StrCat(path, ".tmp.", ::getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out.flush()) return absl::InternalError(absl::StrCat(tmp, ": write failed"));
+  }
+  absl::Status s = FsyncPath(tmp, false);
+  if (s.ok() && std::rename(tmp.c_str(), path.c_str()) != 0) {
+    s = absl::InternalError(absl::StrCat(path, ": rename failed"));
+  }
+  if (!s.ok()) std::remove(tmp.c_str());
+  return s;
+}
+
+uint32_t TensorCrc(const Tensor& t) {
+  const Tensor host = t.To(Device::CPU());
+  return Crc32c(host.raw_data(), host.nbytes());
+}
+
+// Steps of the complete checkpoints in run_dir, ascending.
+std::vector<int64_t> CheckpointSteps(const std::string& run_dir) {
+  std::vector<int64_t> steps;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(run_dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    int64_t step;
+    if (name.rfind(kPrefix, 0) == 0 && absl::SimpleAtoi(name.substr(sizeof(kPrefix) - 1), &step)) {
+      steps.push_back(step);
+    }
+  }
+  std::sort(steps.begin(), steps.end());
+  return steps;
+}
+
+}  // namespace
+
+absl::Status SaveCheckpoint(const std::string& run_dir, const CheckpointContents& c, int keep_last) {
+  if (keep_last < 1) return absl::InvalidArgumentError("SaveCheckpoint: keep_last must be >= 1");
+  std::error_code ec;
+  fs::create_directories(run_dir, ec);
+  if (ec) return absl::InternalError(absl::StrCat(run_dir, ": cannot create: ", ec.message()));
+  const std::string name = absl::StrCat(kPrefix, c.step);
+  const std::string final_dir = absl::StrCat(run_dir, "/", name);
+  const std::string tmp_dir = absl::StrCat(run_dir, "/.tmp-", name, "-", ::getpid());
+  fs::remove_all(tmp_dir, ec);
+  fs::create_directories(tmp_dir, ec);
+  if (ec) return absl::InternalError(absl::StrCat(tmp_dir, ": cannot create: ", ec.message()));
+
+  config::CheckpointManifest manifest;
+  manifest.set_step(c.step);
+  *manifest.mutable_config() = c.config;
+  for (const auto& [k, v] : c.values) (*manifest.mutable_values())[k] = v;
+  for (const auto& [group, tensors] : c.groups) {
+    const std::string file = absl::StrCat(group, ".safetensors");
+    absl::Status s = WriteSafetensors(absl::StrCat(tmp_dir, "/", file), tensors);
+    if (!s.ok()) return s;
+    for (const auto& [tensor_name, t] : tensors) {
+      auto* entry = manifest.add_tensors();
+      entry->set_name(tensor_name);
+      entry->set_file(file);
+      entry->set_dtype(DTypeName(t.dtype()));
+      for (int64_t d : t.shape()) entry->add_shape(d);
+      entry->set_crc32c(TensorCrc(t));
+    }
+  }
+  std::string text;
+  google::protobuf::TextFormat::PrintToString(manifest, &text);
+  absl::Status s = WriteFileAtomically(absl::StrCat(tmp_dir, "/manifest.pbtxt"), text);
+  if (s.ok()) s = FsyncPath(tmp_dir, true);
+  if (!s.ok()) return s;
+  fs::remove_all(final_dir, ec);  // a checkpoint of the same step from an earlier, abandoned run
+  if (std::rename(tmp_dir.c_str(), final_dir.c_str()) != 0) {
+    return absl::InternalError(absl::StrCat(final_dir, ": rename from ", tmp_dir, " failed"));
+  }
+  s = FsyncPath(run_dir, true);
+  if (s.ok()) s = WriteFileAtomically(absl::StrCat(run_dir, "/latest"), name + "\n");
+  if (s.ok()) s = FsyncPath(run_dir, true);
+  if (!s.ok()) return s;
+  // Keep the newest `keep_last`; also clear temporary directories that crashed writers left behind.
+  const std::vector<int64_t> steps = CheckpointSteps(run_dir);
+  for (size_t i = 0; i + keep_last < steps.size(); ++i) {
+    if (steps[i] != c.step) fs::remove_all(absl::StrCat(run_dir, "/", kPrefix, steps[i]), ec);
+  }
+  for (const auto& entry : fs::directory_iterator(run_dir, ec)) {
+    const std::string entry_name = entry.path().filename().string();
+    if (entry_name.rfind(".tmp-", 0) == 0) fs::remove_all(entry.path(), ec);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> LatestCheckpoint(const std::string& run_dir) {
+  std::ifstream in(absl::StrCat(run_dir, "/latest"));
+  std::string name;
+  if (!in || !std::getline(in, name) || name.empty()) {
+    return absl::NotFoundError(absl::StrCat(run_dir, "/latest: no checkpoint yet"));
+  }
+  return absl::StrCat(run_dir, "/", name);
+}
+
+absl::StatusOr<CheckpointContents> LoadCheckpoint(const std::string& dir) {
+  const std::string manifest_path = absl::StrCat(dir, "/manifest.pbtxt");
+  std::ifstream in(manifest_path);
+  if (!in) return absl::NotFoundError(absl::StrCat(manifest_path, ": cannot open (not a checkpoint directory?)"));
+  std::stringstream text;
+  text << in.rdbuf();
+  config::CheckpointManifest manifest;
+  if (!google::protobuf::TextFormat::ParseFromString(text.str(), &manifest)) {
+    return absl::DataLossError(absl::StrCat(manifest_path, ": cannot parse"));
+  }
+  CheckpointContents c;
+  c.step = manifest.step();
+  c.config = manifest.config();
+  for (const auto& [k, v] : manifest.values()) c.values[k] = v;
+  std::map<std::string, SafetensorsReader> readers;
+  for (const auto& entry : manifest.tensors()) {
+    const std::string file = absl::StrCat(dir, "/", entry.file());
+    auto it = readers.find(file);
+    if (it == readers.end()) {
+      absl::StatusOr<SafetensorsReader> reader = SafetensorsReader::Open(file);
+      if (!reader.ok()) return reader.status();
+      it = readers.emplace(file, std::move(*reader)).first;
+    }
+    absl::StatusOr<Tensor> t = it->second.Read(entry.name());
+    if (!t.ok()) return t.status();
+    const Shape shape(entry.shape().begin(), entry.shape().end());
+    if (t->shape() != shape || DTypeName(t->dtype()) != entry.dtype()) {
+      return absl::DataLossError(absl::StrCat(file, ": tensor '", entry.name(), "' is ", DTypeName(t->dtype()), " ",
+                                              ShapeToString(t->shape()), ", the manifest says ", entry.dtype(), " ",
+                                              ShapeToString(shape)));
+    }
+    if (TensorCrc(*t) != entry.crc32c()) {
+      return absl::DataLossError(absl::StrCat(file, ": tensor '", entry.name(), "' fails its CRC-32C check (corrupt)"));
+    }
+    const std::string group = entry.file().substr(0, entry.file().find(".safetensors"));
+    c.groups[group].emplace_back(entry.name(), *t);
+  }
+  return c;
+}
+
+absl::Status RestoreTensors(const CheckpointContents& checkpoint, const std::string& group, const NamedTensors& into,
+                            const std::string& checkpoint_dir) {
+  auto g = checkpoint.groups.find(group);
+  if (g == checkpoint.groups.end()) {
+    return absl::NotFoundError(absl::StrCat(checkpoint_dir, ": no '", group, "' tensors"));
+  }
+  std::map<std::string, const Tensor*> saved;
+  for (const auto& [name, t] : g->second) saved[name] = &t;
+  // Check everything first, so a mismatch changes nothing.
+  for (const auto& [name, t] : into) {
+    auto it = saved.find(name);
+    if (it == saved.end()) {
+      return absl::NotFoundError(absl::StrCat(checkpoint_dir, ": no tensor '", name, "' in '", group, "'"));
+    }
+    if (it->second->shape() != t.shape() || it->second->dtype() != t.dtype()) {
+      return absl::InvalidArgumentError(absl::StrCat(checkpoint_dir, ": tensor '", name, "' is ",
+                                                     ShapeToString(it->second->shape()), " in the checkpoint but ",
+                                                     ShapeToString(t.shape()), " in the model (another model shape?)"));
+    }
+  }
+  for (const auto& [name, t] : into) const_cast<Tensor&>(t).CopyFrom(*saved[name]);
+  return absl::OkStatus();
+}
+
+}  // namespace onemodel

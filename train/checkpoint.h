@@ -1,0 +1,42 @@
+// Checkpoints (DESIGN §6): a directory ckpt-<step>/ with manifest.pbtxt (step, config, tensor index with
+// shape, dtype, file and CRC-32C, named values) and safetensors files. Written into a temporary directory,
+// fsynced, renamed into place, then `latest` is replaced (also by rename): a crash at any point leaves the
+// previous checkpoint and `latest` intact. Loading verifies every checksum.
+#ifndef ONEMODEL_TRAIN_CHECKPOINT_H_
+#define ONEMODEL_TRAIN_CHECKPOINT_H_
+
+#include <map>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "configs/experiment.pb.h"
+#include "core/module.h"
+
+namespace onemodel {
+
+struct CheckpointContents {
+  int64_t step = 0;
+  config::Experiment config;
+  // Each group becomes one safetensors file: "params" -> params.safetensors, "optimizer" -> ...
+  std::map<std::string, NamedTensors> groups;
+  std::map<std::string, std::string> values;
+};
+
+// Writes run_dir/ckpt-<step>/, points run_dir/latest at it, and keeps only the newest `keep_last` (>= 1).
+absl::Status SaveCheckpoint(const std::string& run_dir, const CheckpointContents& contents, int keep_last = 3);
+
+// Loads and verifies a checkpoint directory (tensors come back on the CPU).
+absl::StatusOr<CheckpointContents> LoadCheckpoint(const std::string& checkpoint_dir);
+
+// run_dir/<name in run_dir/latest>, or NotFound.
+absl::StatusOr<std::string> LatestCheckpoint(const std::string& run_dir);
+
+// Copies the checkpoint's tensors of `group` into `into` (matched by name), checking shapes and dtypes:
+// an error names the checkpoint, the tensor and both shapes; nothing is modified unless all match.
+absl::Status RestoreTensors(const CheckpointContents& checkpoint, const std::string& group, const NamedTensors& into,
+                            const std::string& checkpoint_dir);
+
+}  // namespace onemodel
+
+#endif  // ONEMODEL_TRAIN_CHECKPOINT_H_
