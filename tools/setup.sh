@@ -14,7 +14,7 @@ DEBIAN_PACKAGES=(
   python3-venv
 )
 # Reference packages for tests (PyPI), pinned.
-PYTHON_PACKAGES=(numpy==1.26.4 safetensors==0.4.5 tensorboard==2.18.0 sacrebleu==2.4.3)
+PYTHON_PACKAGES=(numpy==1.26.4 safetensors==0.4.5 tensorboard==2.18.0 sacrebleu==2.4.3 jiwer==3.0.4)
 
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do
