@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "configs/config.h"
+#include "data/translation_builder.h"
 #include "glog/logging.h"
 #include "tasks/synthetic/chen2022.h"
 #include "tools/fmnist_demo.h"
@@ -22,6 +23,8 @@ constexpr char kUsage[] =
     "usage: onemodel <command> [flags]\n"
     "commands:\n"
     "  fmnist-demo --config FILE [--out DIR]   train and evaluate the engine demo CNN on Fashion-MNIST\n"
+    "  prepare-data translation [--out DIR] [--source FILE]\n"
+    "                                          build the EN<->DE sentence pairs (Debian trans-de-en) cache\n"
     "  repro chen2022 [--config FILE] [--seeds N] [--threads N]\n"
     "                                          reproduce Chen et al. 2022 (MoE on cluster-structured data)\n";
 
@@ -67,6 +70,24 @@ int FmnistDemo(const std::vector<std::string>& args) {
   }
   std::printf("fmnist-demo: test accuracy %.4f (10000 Fashion-MNIST test images) in %.0f s\n",
               result->test_accuracy, result->seconds);
+  return 0;
+}
+
+int PrepareData(const std::vector<std::string>& args) {
+  if (args.empty() || args[0] != "translation") {
+    std::fprintf(stderr, "onemodel prepare-data: known data sets: translation\n%s", kUsage);
+    return 2;
+  }
+  std::vector<std::pair<std::string, std::string>> flags;
+  if (!ParseFlags({args.begin() + 1, args.end()}, {"out", "source"}, &flags)) return 2;
+  std::string out = ResolvePath("data_cache"), source = "/usr/share/trans/de-en";
+  for (const auto& [name, value] : flags) (name == "out" ? out : source) = ResolvePath(value);
+  absl::StatusOr<std::string> dir = data::BuildTranslationCache(source, out);
+  if (!dir.ok()) {
+    std::fprintf(stderr, "onemodel: %s\n", std::string(dir.status().message()).c_str());
+    return 1;
+  }
+  std::printf("wrote %s (train.tsv, test.tsv, manifest.json)\n", dir->c_str());
   return 0;
 }
 
@@ -116,6 +137,7 @@ int main(int argc, char** argv) {
   const std::string command = argv[1];
   const std::vector<std::string> args(argv + 2, argv + argc);
   if (command == "fmnist-demo") return onemodel::FmnistDemo(args);
+  if (command == "prepare-data") return onemodel::PrepareData(args);
   if (command == "repro") {
     if (args.empty() || args[0] != "chen2022") {
       std::fprintf(stderr, "onemodel repro: known reproductions: chen2022\n%s", onemodel::kUsage);

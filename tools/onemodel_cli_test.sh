@@ -46,5 +46,12 @@ expect "short run" 0 "step +30/30 .*loss [0-9.]+.*img/s.*ETA" -- "$bin" fmnist-d
 expect "short run accuracy line" 0 "fmnist-demo: test accuracy 0\.[0-9]+" -- cat "$tmp/last_output"
 [[ -s "$tmp/model.safetensors" ]] && echo "ok   checkpoint written" || { echo "FAIL checkpoint missing"; failures=$((failures + 1)); }
 
+# The translation data cache from Debian's trans-de-en.
+expect "prepare-data translation" 0 "wrote .*/translation" -- "$bin" prepare-data translation --out "$tmp/cache"
+grep -q '"package": "trans-de-en"' "$tmp/cache/translation/manifest.json" && [[ -s "$tmp/cache/translation/test.tsv" ]] &&
+  echo "ok   translation manifest and splits" || { echo "FAIL translation cache"; failures=$((failures + 1)); }
+expect "prepare-data missing source" 1 "/nonexistent/de-en: cannot open" -- \
+  "$bin" prepare-data translation --out "$tmp/cache2" --source /nonexistent/de-en
+
 echo "$failures failure(s)"
 [[ $failures -eq 0 ]]

@@ -1,0 +1,68 @@
+#include "data/translation_builder.h"
+
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "data/translation_pairs.h"
+#include "nlohmann/json.hpp"
+#include "train/crc32c.h"
+
+namespace onemodel::data {
+namespace {
+
+std::string PackageVersion(const std::string& package) {
+  std::string out;
+  if (FILE* p = popen(("dpkg-query -W -f='${Version}' " + package + " 2>/dev/null").c_str(), "r")) {
+    std::array<char, 128> buf;
+    while (std::fgets(buf.data(), buf.size(), p)) out += buf.data();
+    pclose(p);
+  }
+  return out.empty() ? "unknown" : out;
+}
+
+absl::StatusOr<uint32_t> WriteTsv(const std::string& path, const std::vector<SentencePair>& pairs) {
+  std::string text;
+  for (const SentencePair& p : pairs) absl::StrAppend(&text, p.de, "\t", p.en, "\n");
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  if (!out.flush()) return absl::InternalError(absl::StrCat(path, ": write failed"));
+  return Crc32c(text.data(), text.size());
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> BuildTranslationCache(const std::string& source, const std::string& out_dir) {
+  absl::StatusOr<TranslationSplits> splits = ReadTranslationPairs(source);
+  if (!splits.ok()) return splits.status();
+  namespace fs = std::filesystem;
+  const std::string final_dir = absl::StrCat(out_dir, "/translation");
+  const std::string tmp_dir = absl::StrCat(final_dir, ".tmp.", ::getpid());
+  std::error_code ec;
+  fs::remove_all(tmp_dir, ec);
+  fs::create_directories(tmp_dir, ec);
+  if (ec) return absl::InternalError(absl::StrCat(tmp_dir, ": cannot create: ", ec.message()));
+  nlohmann::json manifest = {{"task", "translation"},
+                             {"source", source},
+                             {"package", "trans-de-en"},
+                             {"package_version", PackageVersion("trans-de-en")},
+                             {"lines_read", splits->lines_read},
+                             {"dropped_for_overlap", splits->dropped_for_overlap}};
+  for (const auto& [name, pairs] : {std::make_pair("train", &splits->train), std::make_pair("test", &splits->test)}) {
+    absl::StatusOr<uint32_t> crc = WriteTsv(absl::StrCat(tmp_dir, "/", name, ".tsv"), *pairs);
+    if (!crc.ok()) return crc.status();
+    manifest["files"][absl::StrCat(name, ".tsv")] = {{"pairs", pairs->size()}, {"crc32c", *crc}};
+  }
+  std::ofstream(absl::StrCat(tmp_dir, "/manifest.json")) << manifest.dump(2) << "\n";
+  fs::remove_all(final_dir, ec);
+  fs::rename(tmp_dir, final_dir, ec);
+  if (ec) return absl::InternalError(absl::StrCat(final_dir, ": cannot move into place: ", ec.message()));
+  return final_dir;
+}
+
+}  // namespace onemodel::data
