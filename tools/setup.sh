@@ -10,7 +10,7 @@ DEBIAN_PACKAGES=(
   libopenblas-dev libopenblas0-openmp
   libopenmpi-dev openmpi-bin
   nlohmann-json3-dev zlib1g-dev
-  dataset-fashion-mnist trans-de-en libsentencepiece-dev
+  dataset-fashion-mnist trans-de-en
   python3-venv
 )
 # Reference packages for tests (PyPI), pinned.
