@@ -35,9 +35,10 @@ TEST(ConfigTest, MissingFileIsAnErrorNamingIt) {
 }
 
 TEST(ConfigTest, ShippedConfigsParse) {
-  auto e = LoadExperiment("configs/fmnist_demo.pbtxt");
+  auto e = LoadExperiment("configs/default.pbtxt");
   ASSERT_TRUE(e.ok()) << e.status();
-  EXPECT_EQ(e->name(), "fmnist_demo");
+  EXPECT_EQ(e->name(), "default");
+  EXPECT_EQ(e->tasks_size(), 3);
 }
 
 }  // namespace

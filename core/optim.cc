@@ -85,17 +85,16 @@ void Adam::Step(float lr) {
     float* m = m_[i].data<float>();
     float* v = v_[i].data<float>();
     const int64_t n = p.numel();
-#pragma omp parallel for if (n > (1 << 15))
+    // w -= lr * m_hat / (sqrt(v_hat) + eps), with the bias corrections folded into two scalars.
+    const float step_size = lr / bias1, inv_sqrt_bias2 = 1.f / std::sqrt(bias2);
+    const float decay = o.decoupled_weight_decay ? 1.f - lr * o.weight_decay : 1.f;
+    const float l2 = o.decoupled_weight_decay ? 0.f : o.weight_decay;
+#pragma omp parallel for simd if (n > (1 << 15))
     for (int64_t j = 0; j < n; ++j) {
-      float gj = g[j];
-      if (o.decoupled_weight_decay) {
-        w[j] -= lr * o.weight_decay * w[j];
-      } else {
-        gj += o.weight_decay * w[j];
-      }
+      const float gj = g[j] + l2 * w[j];
       m[j] = o.beta1 * m[j] + (1.f - o.beta1) * gj;
       v[j] = o.beta2 * v[j] + (1.f - o.beta2) * gj * gj;
-      w[j] -= lr * (m[j] / bias1) / (std::sqrt(v[j] / bias2) + o.eps);
+      w[j] = decay * w[j] - step_size * m[j] / (std::sqrt(v[j]) * inv_sqrt_bias2 + o.eps);
     }
   }
 }
@@ -114,7 +113,9 @@ float ClipGradNorm(const std::vector<Tensor>& params, float max_norm) {
   for (const Tensor& p : params) {
     if (!p.grad().defined()) continue;
     const float* g = p.grad().data<float>();
-    for (int64_t j = 0; j < p.numel(); ++j) sum += static_cast<double>(g[j]) * g[j];
+    const int64_t n = p.numel();
+#pragma omp parallel for simd reduction(+ : sum) if (n > (1 << 15))
+    for (int64_t j = 0; j < n; ++j) sum += static_cast<double>(g[j]) * g[j];
   }
   const float norm = static_cast<float>(std::sqrt(sum));
   if (norm > max_norm) {
@@ -122,7 +123,9 @@ float ClipGradNorm(const std::vector<Tensor>& params, float max_norm) {
     for (const Tensor& p : params) {
       if (!p.grad().defined()) continue;
       float* g = p.grad().data<float>();
-      for (int64_t j = 0; j < p.numel(); ++j) g[j] *= scale;
+      const int64_t n = p.numel();
+#pragma omp parallel for simd if (n > (1 << 15))
+      for (int64_t j = 0; j < n; ++j) g[j] *= scale;
     }
   }
   return norm;

@@ -1,5 +1,5 @@
-// Builds the translation data cache: <out>/translation/{train.tsv, test.tsv, manifest.json} (German TAB
-// English per line; the manifest names the source package and version, the counts and each file's CRC-32C).
+// Builds the translation data cache: <out>/translation/{train.tsv, test.tsv, subwords.model, manifest.json} (German TAB
+// English per line; the manifest names the source packages and versions, the counts and each file's CRC-32C).
 // Written into a temporary directory and renamed into place.
 #ifndef ONEMODEL_DATA_TRANSLATION_BUILDER_H_
 #define ONEMODEL_DATA_TRANSLATION_BUILDER_H_
@@ -7,11 +7,16 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "data/translation_pairs.h"
 
 namespace onemodel::data {
 
+inline constexpr int kDefaultTranslationVocab = 4000;
+
 // Returns the directory it wrote.
-absl::StatusOr<std::string> BuildTranslationCache(const std::string& source, const std::string& out_dir);
+absl::StatusOr<std::string> BuildTranslationCache(const std::vector<TranslationSource>& sources,
+                                                  const std::string& out_dir,
+                                                  int vocab_size = kDefaultTranslationVocab);
 
 }  // namespace onemodel::data
 

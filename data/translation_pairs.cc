@@ -4,7 +4,8 @@
 #include <set>
 #include <unordered_set>
 
-#include "absl/hash/hash.h"
+#include <zlib.h>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -32,6 +33,14 @@ std::string RemoveAnnotations(const std::string& s) {
     if (collapsed.size() >= 2 && collapsed.compare(collapsed.size() - 2, 2, p) == 0) collapsed.erase(collapsed.size() - 2, 1);
   }
   return collapsed;
+}
+
+// FNV-1a over the sentence, then the seed mixed in: the split must be the same in every process and build
+// (absl::Hash is seeded per process).
+uint64_t StableHash(const std::string& s, uint64_t seed) {
+  uint64_t h = 1469598103934665603ull ^ (seed * 0x9e3779b97f4a7c15ull);
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  return h ^ (h >> 29);
 }
 
 bool IsSentence(const std::string& s, int min_words) {
@@ -66,29 +75,63 @@ std::vector<SentencePair> SentencePairsOfLine(const std::string& line, int min_w
   return pairs;
 }
 
-absl::StatusOr<TranslationSplits> ReadTranslationPairs(const std::string& path, int test_percent, uint64_t seed,
-                                                       int min_words) {
+std::vector<SentencePair> FreedictExamplesOfLine(const std::string& line, bool english_first, int min_words) {
+  // `      "source example"  - its translation`
+  const size_t open = line.find_first_not_of(' ');
+  const size_t close = line.find("\"  - ");
+  if (open == std::string::npos || open == 0 || line[open] != '"' || close == std::string::npos || close <= open) {
+    return {};
+  }
+  std::string first = RemoveAnnotations(line.substr(open + 1, close - open - 1));
+  std::string second = RemoveAnnotations(line.substr(close + 5));
+  SentencePair p = english_first ? SentencePair{second, first} : SentencePair{first, second};
+  if (!IsSentence(p.de, min_words) || !IsSentence(p.en, min_words)) return {};
+  return {p};
+}
+
+absl::StatusOr<TranslationSplits> ReadTranslationPairs(const std::vector<TranslationSource>& sources,
+                                                       int test_percent, uint64_t seed, int min_words) {
   if (test_percent < 0 || test_percent > 100) {
     return absl::InvalidArgumentError(absl::StrCat("test_percent ", test_percent, " outside [0, 100]"));
-  }
-  std::ifstream in(path);
-  if (!in) {
-    return absl::NotFoundError(absl::StrCat(path, ": cannot open (install Debian's trans-de-en: onemodel prepare-data)"));
   }
   TranslationSplits splits;
   std::vector<SentencePair> all;
   std::set<std::pair<std::string, std::string>> seen;
-  for (std::string line; std::getline(in, line);) {
-    ++splits.lines_read;
-    for (SentencePair& p : SentencePairsOfLine(line, min_words)) {
-      if (seen.emplace(p.de, p.en).second) all.push_back(std::move(p));
+  for (const TranslationSource& source : sources) {
+    // gzopen reads plain and gzip (dictzip) files alike.
+    gzFile in = gzopen(source.path.c_str(), "rb");
+    if (in == nullptr) {
+      return absl::NotFoundError(absl::StrCat(source.path, ": cannot open (install Debian's ", source.package,
+                                              ": onemodel prepare-data does)"));
     }
+    int64_t found = 0;
+    std::string line;
+    char buffer[1 << 16];
+    while (gzgets(in, buffer, sizeof(buffer)) != nullptr) {
+      line.assign(buffer);
+      if (!line.empty() && line.back() == '\n') line.pop_back();
+      ++splits.lines_read;
+      std::vector<SentencePair> pairs = source.format == TranslationSource::kTrans
+                                            ? SentencePairsOfLine(line, min_words)
+                                            : FreedictExamplesOfLine(line, source.format == TranslationSource::kFreedictEnDe,
+                                                                     min_words);
+      for (SentencePair& p : pairs) {
+        if (seen.emplace(p.de, p.en).second) {
+          all.push_back(std::move(p));
+          ++found;
+        }
+      }
+    }
+    gzclose(in);
+    if (found == 0 && source.format == TranslationSource::kTrans) {
+      return absl::DataLossError(absl::StrCat(source.path, ": no sentence pairs found (wrong file?)"));
+    }
+    splits.pairs_per_source.push_back(found);
   }
-  if (all.empty()) return absl::DataLossError(absl::StrCat(path, ": no sentence pairs found (wrong file?)"));
   // Test membership by German sentence; then no training pair may share either side with a test pair.
   std::unordered_set<std::string> test_de, test_en;
   for (const SentencePair& p : all) {
-    if (absl::HashOf(p.de, seed) % 100 < static_cast<uint64_t>(test_percent)) {
+    if (StableHash(p.de, seed) % 100 < static_cast<uint64_t>(test_percent)) {
       test_de.insert(p.de);
       test_en.insert(p.en);
     }

@@ -136,4 +136,16 @@ MoeOutput HierarchicalMoeLayer::Forward(const Tensor& x, uint32_t step, bool tra
   return {ops::Reshape(y, x.shape()), aux, ComputeRoutingStats(kept, labels)};
 }
 
+std::unique_ptr<AnyMoeLayer> MakeMoeLayer(const config::MoeConfig& config, int64_t dim, uint64_t seed,
+                                          uint16_t layer) {
+  switch (config.layer()) {
+    case config::MoeConfig::MH_MOE:
+      return std::make_unique<MultiHeadMoeLayer>(config, dim, seed, layer);
+    case config::MoeConfig::HIERARCHICAL:
+      return std::make_unique<HierarchicalMoeLayer>(config, dim, seed, layer);
+    default:
+      return std::make_unique<MoeLayer>(config, dim, seed, layer);
+  }
+}
+
 }  // namespace onemodel::moe

@@ -24,12 +24,22 @@ struct MoeOutput {
 // The configured auxiliary losses of one routing, weighted and summed.
 Tensor AuxLoss(const config::MoeConfig& config, const Routing& routing);
 
-class MoeLayer : public Module {
+// What the trunk holds at an MoE position: any of the three layers below, chosen by MoeConfig.layer.
+class AnyMoeLayer : public Module {
+ public:
+  virtual MoeOutput Forward(const Tensor& x, uint32_t step, bool training, const Tensor& labels = Tensor()) const = 0;
+};
+
+// The config must have passed ValidateMoeConfig(config, dim).
+std::unique_ptr<AnyMoeLayer> MakeMoeLayer(const config::MoeConfig& config, int64_t dim, uint64_t seed,
+                                          uint16_t layer);
+
+class MoeLayer : public AnyMoeLayer {
  public:
   // The config must have passed ValidateMoeConfig(config, dim).
   MoeLayer(const config::MoeConfig& config, int64_t dim, uint64_t seed, uint16_t layer);
   // x [..., d]; `labels` [tokens] i64 (optional) feed the dispatch-entropy statistic.
-  MoeOutput Forward(const Tensor& x, uint32_t step, bool training, const Tensor& labels = Tensor()) const;
+  MoeOutput Forward(const Tensor& x, uint32_t step, bool training, const Tensor& labels = Tensor()) const override;
 
   Router router;
   FfnExperts experts;
@@ -42,10 +52,10 @@ class MoeLayer : public Module {
 
 // MH-MoE (Wu et al. 2024): x W_head, each token split into `heads` sub-tokens of d / heads routed on their
 // own, merged back, then W_merge (both d x d).
-class MultiHeadMoeLayer : public Module {
+class MultiHeadMoeLayer : public AnyMoeLayer {
  public:
   MultiHeadMoeLayer(const config::MoeConfig& config, int64_t dim, uint64_t seed, uint16_t layer);
-  MoeOutput Forward(const Tensor& x, uint32_t step, bool training, const Tensor& labels = Tensor()) const;
+  MoeOutput Forward(const Tensor& x, uint32_t step, bool training, const Tensor& labels = Tensor()) const override;
 
   Tensor head, merge;
   MoeLayer inner;
@@ -56,10 +66,10 @@ class MultiHeadMoeLayer : public Module {
 
 // Two-level MoE: an outer router picks groups (top-k of `groups`), each picked group's own gate picks
 // experts inside it; an expert's gate is outer gate x inner gate. Softmax or Laplace at each level.
-class HierarchicalMoeLayer : public Module {
+class HierarchicalMoeLayer : public AnyMoeLayer {
  public:
   HierarchicalMoeLayer(const config::MoeConfig& config, int64_t dim, uint64_t seed, uint16_t layer);
-  MoeOutput Forward(const Tensor& x, uint32_t step, bool training, const Tensor& labels = Tensor()) const;
+  MoeOutput Forward(const Tensor& x, uint32_t step, bool training, const Tensor& labels = Tensor()) const override;
 
   Router outer_router;
   Router inner_router;  // selection logits (noisy in training for noisy top-k) for all experts, read per group

@@ -1,20 +1,30 @@
 // The onemodel command line. `bazel run -c opt //tools:onemodel -- <command> [flags]`.
-// Relative paths are taken from the directory `bazel run` was started in.
-#include <cstdio>
+// Under `bazel run` the process first moves to the workspace directory, so relative paths (configs, run and
+// data directories) are taken from there.
+#include <omp.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "configs/config.h"
 #include "data/translation_builder.h"
 #include "glog/logging.h"
 #include "tasks/synthetic/chen2022.h"
-#include "tools/fmnist_demo.h"
-
-#include <omp.h>
+#include "tasks/task.h"
+#include "train/checkpoint.h"
+#include "train/evaluator.h"
+#include "train/session.h"
+#include "train/trainer.h"
 
 namespace onemodel {
 namespace {
@@ -22,21 +32,23 @@ namespace {
 constexpr char kUsage[] =
     "usage: onemodel <command> [flags]\n"
     "commands:\n"
-    "  fmnist-demo --config FILE [--out DIR]   train and evaluate the engine demo CNN on Fashion-MNIST\n"
-    "  prepare-data translation [--out DIR] [--source FILE]\n"
-    "                                          build the EN<->DE sentence pairs (Debian trans-de-en) cache\n"
+    "  train --config FILE [--run DIR]        train the tasks of FILE jointly; resumes DIR's latest checkpoint\n"
+    "                                          (default run dir: runs/<config name>)\n"
+    "  eval --checkpoint DIR [--checkpoint DIR ...] [--tasks all|a,b] [--examples N] [--out DIR]\n"
+    "                                          evaluate checkpoints (or run dirs) on their tasks' test splits;\n"
+    "                                          prints a checkpoint x task table, writes eval.json and eval.png\n"
+    "  inspect DIR                             a checkpoint's step, parameters per part and expert load\n"
+    "  tasks                                   list the registered tasks\n"
+    "  prepare-data translation [--out DIR] [--source FILE] [--vocab N]\n"
+    "                                          build the EN<->DE cache (Debian trans-de-en + FreeDict example\n"
+    "                                          sentences; --source: only this trans-de-en file) with its subwords\n"
     "  repro chen2022 [--config FILE] [--seeds N] [--threads N]\n"
     "                                          reproduce Chen et al. 2022 (MoE on cluster-structured data)\n";
 
-std::string ResolvePath(const std::string& path) {
-  const char* workspace = std::getenv("BUILD_WORKSPACE_DIRECTORY");  // set by `bazel run`
-  if (path.empty() || path[0] == '/' || workspace == nullptr) return path;
-  return absl::StrCat(workspace, "/", path);
-}
+using Flags = std::vector<std::pair<std::string, std::string>>;
 
 // Parses "--name value" pairs; returns false (after printing why) on anything else.
-bool ParseFlags(const std::vector<std::string>& args, const std::vector<std::string>& known,
-                std::vector<std::pair<std::string, std::string>>* out) {
+bool ParseFlags(const std::vector<std::string>& args, const std::vector<std::string>& known, Flags* out) {
   for (size_t i = 0; i < args.size(); i += 2) {
     const std::string& flag = args[i];
     bool ok = flag.rfind("--", 0) == 0 && std::find(known.begin(), known.end(), flag.substr(2)) != known.end();
@@ -49,27 +61,109 @@ bool ParseFlags(const std::vector<std::string>& args, const std::vector<std::str
   return true;
 }
 
-int FmnistDemo(const std::vector<std::string>& args) {
-  std::vector<std::pair<std::string, std::string>> flags;
-  if (!ParseFlags(args, {"config", "out"}, &flags)) return 2;
-  std::string config_path, out_dir;
-  for (const auto& [name, value] : flags) (name == "config" ? config_path : out_dir) = ResolvePath(value);
+std::string Flag(const Flags& flags, const std::string& name, const std::string& fallback = "") {
+  std::string value = fallback;
+  for (const auto& [n, v] : flags) {
+    if (n == name) value = v;
+  }
+  return value;
+}
+
+int Fail(const absl::Status& status) {
+  std::fprintf(stderr, "onemodel: %s\n", std::string(status.message()).c_str());
+  return 1;
+}
+
+int TrainCommand(const std::vector<std::string>& args) {
+  Flags flags;
+  if (!ParseFlags(args, {"config", "run"}, &flags)) return 2;
+  const std::string config_path = Flag(flags, "config");
   if (config_path.empty()) {
-    std::fprintf(stderr, "onemodel fmnist-demo: --config is required\n%s", kUsage);
+    std::fprintf(stderr, "onemodel train: --config is required\n%s", kUsage);
     return 2;
   }
   absl::StatusOr<config::Experiment> config = LoadExperiment(config_path);
-  if (!config.ok()) {
-    std::fprintf(stderr, "onemodel: %s\n", std::string(config.status().message()).c_str());
-    return 1;
+  if (!config.ok()) return Fail(config.status());
+  const std::string run_dir = Flag(flags, "run", absl::StrCat("runs/", config->name().empty() ? "default" : config->name()));
+  std::printf("onemodel train: %s -> %s\n", config_path.c_str(), run_dir.c_str());
+  TrainOptions options;
+  options.run_dir = run_dir;
+  absl::StatusOr<TrainResult> result = Train(*config, options);
+  if (!result.ok()) return Fail(result.status());
+  std::printf("trained steps %lld-%lld in %.0f s; checkpoint %s/latest\n", static_cast<long long>(result->first_step),
+              static_cast<long long>(result->last_step), result->seconds, run_dir.c_str());
+  return 0;
+}
+
+int EvalCommand(const std::vector<std::string>& args) {
+  Flags flags;
+  if (!ParseFlags(args, {"checkpoint", "tasks", "examples", "out"}, &flags)) return 2;
+  std::vector<std::string> checkpoints;
+  for (const auto& [name, value] : flags) {
+    if (name == "checkpoint") checkpoints.push_back(value);
   }
-  absl::StatusOr<DemoResult> result = RunFashionMnistDemo(*config, out_dir);
-  if (!result.ok()) {
-    std::fprintf(stderr, "onemodel: %s\n", std::string(result.status().message()).c_str());
-    return 1;
+  if (checkpoints.empty()) {
+    std::fprintf(stderr, "onemodel eval: at least one --checkpoint is required\n%s", kUsage);
+    return 2;
   }
-  std::printf("fmnist-demo: test accuracy %.4f (10000 Fashion-MNIST test images) in %.0f s\n",
-              result->test_accuracy, result->seconds);
+  EvalOptions options;
+  const std::string tasks = Flag(flags, "tasks", "all");
+  if (tasks != "all") options.tasks = absl::StrSplit(tasks, ',', absl::SkipEmpty());
+  if (!absl::SimpleAtoi(Flag(flags, "examples", "0"), &options.examples) || options.examples < 0) {
+    std::fprintf(stderr, "onemodel eval: --examples wants a number >= 0 (0: whole test splits)\n");
+    return 2;
+  }
+  absl::StatusOr<std::vector<CheckpointEval>> evals = EvaluateCheckpoints(checkpoints, options);
+  if (!evals.ok()) return Fail(evals.status());
+  const std::string out = Flag(flags, "out", "eval");
+  std::error_code ec;
+  std::filesystem::create_directories(out, ec);
+  if (ec) return Fail(absl::InternalError(absl::StrCat(out, ": cannot create: ", ec.message())));
+  std::printf("\n%s", EvalTableText(*evals).c_str());
+  std::ofstream(out + "/eval.json") << EvalJson(*evals);
+  absl::Status s = WriteEvalChart(*evals, out + "/eval.png");
+  if (!s.ok()) return Fail(s);
+  std::printf("wrote %s/eval.json and %s/eval.png\n", out.c_str(), out.c_str());
+  return 0;
+}
+
+int InspectCommand(const std::vector<std::string>& args) {
+  if (args.size() != 1) {
+    std::fprintf(stderr, "onemodel inspect: give one checkpoint (or run) directory\n%s", kUsage);
+    return 2;
+  }
+  std::string dir = args[0];
+  if (std::filesystem::exists(dir + "/latest")) {
+    absl::StatusOr<std::string> latest = LatestCheckpoint(dir);
+    if (!latest.ok()) return Fail(latest.status());
+    dir = *latest;
+  }
+  absl::StatusOr<CheckpointContents> ckpt = LoadCheckpoint(dir);
+  if (!ckpt.ok()) return Fail(ckpt.status());
+  const NamedTensors& params = ckpt->groups["params"];
+  int64_t total = 0;
+  for (const auto& [name, t] : params) total += t.numel();
+  std::printf("checkpoint %s\nstep %lld\nexperiment %s, tasks:", dir.c_str(), static_cast<long long>(ckpt->step),
+              ckpt->config.name().c_str());
+  for (const auto& t : ckpt->config.tasks()) std::printf(" %s", t.name().c_str());
+  std::printf("\nparameters %lld\n", static_cast<long long>(total));
+  for (const auto& [part, n] : ParametersByPart(params)) {
+    std::printf("  %-28s %10lld  %5.1f%%\n", part.c_str(), static_cast<long long>(n), 100.0 * n / total);
+  }
+  for (const auto& [key, value] : ckpt->values) {
+    if (key.rfind("expert_load/", 0) == 0) {
+      std::printf("%s experts' share of routed tokens (last logged interval): %s\n", key.substr(12).c_str(), value.c_str());
+    } else if (key.rfind("position/", 0) == 0) {
+      std::printf("data position of %s: batch %s\n", key.substr(9).c_str(), value.c_str());
+    }
+  }
+  return 0;
+}
+
+int TasksCommand() {
+  for (const auto& [name, description] : tasks::TaskRegistry::List()) {
+    std::printf("%-18s %s\n", name.c_str(), description.c_str());
+  }
   return 0;
 }
 
@@ -78,30 +172,39 @@ int PrepareData(const std::vector<std::string>& args) {
     std::fprintf(stderr, "onemodel prepare-data: known data sets: translation\n%s", kUsage);
     return 2;
   }
-  std::vector<std::pair<std::string, std::string>> flags;
-  if (!ParseFlags({args.begin() + 1, args.end()}, {"out", "source"}, &flags)) return 2;
-  std::string out = ResolvePath("data_cache"), source = "/usr/share/trans/de-en";
-  for (const auto& [name, value] : flags) (name == "out" ? out : source) = ResolvePath(value);
-  absl::StatusOr<std::string> dir = data::BuildTranslationCache(source, out);
-  if (!dir.ok()) {
-    std::fprintf(stderr, "onemodel: %s\n", std::string(dir.status().message()).c_str());
-    return 1;
+  Flags flags;
+  if (!ParseFlags({args.begin() + 1, args.end()}, {"out", "source", "vocab"}, &flags)) return 2;
+  const std::string out = Flag(flags, "out", "data_cache");
+  int vocab = 0;
+  if (!absl::SimpleAtoi(Flag(flags, "vocab", absl::StrCat(data::kDefaultTranslationVocab)), &vocab)) {
+    std::fprintf(stderr, "onemodel prepare-data: --vocab wants a number\n");
+    return 2;
   }
-  std::printf("wrote %s (train.tsv, test.tsv, manifest.json)\n", dir->c_str());
+  std::vector<data::TranslationSource> sources = data::DefaultTranslationSources();
+  if (const std::string source = Flag(flags, "source"); !source.empty()) sources = {{source, sources[0].format, sources[0].package}};
+  for (const data::TranslationSource& s : sources) {
+    if (std::filesystem::exists(s.path) || s.path.rfind("/usr/share/", 0) != 0) continue;
+    // A Debian package is missing: install it (as root directly, else through sudo).
+    std::printf("prepare-data: %s is missing; installing Debian package %s\n", s.path.c_str(), s.package.c_str());
+    const std::string sudo = ::geteuid() == 0 ? "" : "sudo ";
+    const std::string command = absl::StrCat(sudo, "apt-get install -y -qq -o DPkg::Lock::Timeout=600 ", s.package);
+    if (std::system(command.c_str()) != 0) {
+      return Fail(absl::NotFoundError(absl::StrCat(s.path, ": missing and `", command, "` failed")));
+    }
+  }
+  absl::StatusOr<std::string> dir = data::BuildTranslationCache(sources, out, vocab);
+  if (!dir.ok()) return Fail(dir.status());
+  std::printf("wrote %s (train.tsv, test.tsv, subwords.model, manifest.json)\n", dir->c_str());
   return 0;
 }
 
 int ReproChen2022(const std::vector<std::string>& args) {
-  std::vector<std::pair<std::string, std::string>> flags;
+  Flags flags;
   if (!ParseFlags(args, {"config", "seeds", "threads"}, &flags)) return 2;
   config::Experiment experiment;
-  for (const auto& [name, value] : flags) {
-    if (name != "config") continue;
-    absl::StatusOr<config::Experiment> loaded = LoadExperiment(ResolvePath(value));
-    if (!loaded.ok()) {
-      std::fprintf(stderr, "onemodel: %s\n", std::string(loaded.status().message()).c_str());
-      return 1;
-    }
+  if (const std::string path = Flag(flags, "config"); !path.empty()) {
+    absl::StatusOr<config::Experiment> loaded = LoadExperiment(path);
+    if (!loaded.ok()) return Fail(loaded.status());
     experiment = *loaded;
   }
   config::Chen2022Config c = experiment.chen2022();
@@ -118,10 +221,7 @@ int ReproChen2022(const std::vector<std::string>& args) {
   std::printf("Chen et al. 2022 on cluster-structured data: %d seeds, %d train / %d test samples, %d experts\n",
               c.seeds(), c.data().train_size(), c.data().test_size(), c.experts());
   absl::StatusOr<std::vector<synthetic::ChenSummary>> result = synthetic::RunChen2022(c);
-  if (!result.ok()) {
-    std::fprintf(stderr, "onemodel: %s\n", std::string(result.status().message()).c_str());
-    return 1;
-  }
+  if (!result.ok()) return Fail(result.status());
   return 0;
 }
 
@@ -130,13 +230,19 @@ int ReproChen2022(const std::vector<std::string>& args) {
 
 int main(int argc, char** argv) {
   google::InitGoogleLogging(argv[0]);
+  if (const char* workspace = std::getenv("BUILD_WORKSPACE_DIRECTORY"); workspace != nullptr) {
+    PCHECK(::chdir(workspace) == 0) << workspace;
+  }
   if (argc < 2) {
     std::fprintf(stderr, "%s", onemodel::kUsage);
     return 2;
   }
   const std::string command = argv[1];
   const std::vector<std::string> args(argv + 2, argv + argc);
-  if (command == "fmnist-demo") return onemodel::FmnistDemo(args);
+  if (command == "train") return onemodel::TrainCommand(args);
+  if (command == "eval") return onemodel::EvalCommand(args);
+  if (command == "inspect") return onemodel::InspectCommand(args);
+  if (command == "tasks") return onemodel::TasksCommand();
   if (command == "prepare-data") return onemodel::PrepareData(args);
   if (command == "repro") {
     if (args.empty() || args[0] != "chen2022") {

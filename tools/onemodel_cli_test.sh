@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The onemodel CLI as a user meets it: usage errors, bad configs and data named in errors, and a short
-# real run of the demo that writes a checkpoint readable by the engine.
+# The onemodel CLI as a user meets it: usage errors; a tiny real multi-task run (Fashion-MNIST + both
+# translation directions) with checkpoints, inspect and a two-checkpoint eval (table, JSON, PNG); and every kind
+# of bad input named in its error: unknown config field, missing data directory, unregistered task, unknown
+# task option, a checkpoint of another model shape, a corrupt tensor file, an unknown task to evaluate.
 set -uo pipefail
 bin="${TEST_SRCDIR}/${TEST_WORKSPACE}/tools/onemodel"
-config="${TEST_SRCDIR}/${TEST_WORKSPACE}/configs/fmnist_demo.pbtxt"
 tmp="${TEST_TMPDIR}"
 failures=0
 
@@ -23,35 +24,80 @@ expect() {
     echo "ok   $name"
   fi
 }
+check() {  # check NAME command...
+  local name=$1
+  shift
+  if "$@"; then echo "ok   $name"; else echo "FAIL $name"; failures=$((failures + 1)); fi
+}
 
 expect "no command" 2 "usage: onemodel" -- "$bin"
 expect "unknown command" 2 "unknown command 'frobnicate'" -- "$bin" frobnicate
-expect "unknown flag" 2 "unknown flag --conf" -- "$bin" fmnist-demo --conf x
-expect "missing config" 1 "/nonexistent.pbtxt: cannot open config" -- "$bin" fmnist-demo --config /nonexistent.pbtxt
+expect "unknown flag" 2 "unknown flag --conf" -- "$bin" train --conf x
+expect "missing config" 1 "/nonexistent.pbtxt: cannot open config" -- "$bin" train --config /nonexistent.pbtxt
+expect "task list" 0 "translate_en_de" -- "$bin" tasks
 
-printf 'seed: 1\ntrain { batch_size: 8 epoch: 2 }\n' > "$tmp/unknown_field.pbtxt"
-expect "unknown config field" 1 "unknown_field.pbtxt:2:.*epoch" -- "$bin" fmnist-demo --config "$tmp/unknown_field.pbtxt"
-
-printf 'fmnist_demo { data_dir: "/nonexistent/fmnist" }\n' > "$tmp/no_data.pbtxt"
-expect "missing data" 1 "/nonexistent/fmnist/train-images-idx3-ubyte.gz: cannot open" -- \
-  "$bin" fmnist-demo --config "$tmp/no_data.pbtxt"
-
-printf 'optimizer { lr: -1 }\n' > "$tmp/bad_lr.pbtxt"
-expect "bad value" 1 "optimizer.lr must be > 0" -- "$bin" fmnist-demo --config "$tmp/bad_lr.pbtxt"
-
-# A short real run: 30 steps of the shipped config, then a checkpoint.
-grep -v '^train' "$config" > "$tmp/short.pbtxt"
-printf 'train { batch_size: 64 epochs: 1 log_every: 10 max_steps: 30 }\n' >> "$tmp/short.pbtxt"
-expect "short run" 0 "step +30/30 .*loss [0-9.]+.*img/s.*ETA" -- "$bin" fmnist-demo --config "$tmp/short.pbtxt" --out "$tmp"
-expect "short run accuracy line" 0 "fmnist-demo: test accuracy 0\.[0-9]+" -- cat "$tmp/last_output"
-[[ -s "$tmp/model.safetensors" ]] && echo "ok   checkpoint written" || { echo "FAIL checkpoint missing"; failures=$((failures + 1)); }
-
-# The translation data cache from Debian's trans-de-en.
-expect "prepare-data translation" 0 "wrote .*/translation" -- "$bin" prepare-data translation --out "$tmp/cache"
-grep -q '"package": "trans-de-en"' "$tmp/cache/translation/manifest.json" && [[ -s "$tmp/cache/translation/test.tsv" ]] &&
-  echo "ok   translation manifest and splits" || { echo "FAIL translation cache"; failures=$((failures + 1)); }
+# The translation cache from Debian's trans-de-en, with a small subword vocabulary.
+expect "prepare-data translation" 0 "wrote .*/translation" -- "$bin" prepare-data translation --out "$tmp/cache" --vocab 600
+check "translation manifest and splits" grep -q '"package": "trans-de-en"' "$tmp/cache/translation/manifest.json"
+check "subword model" test -s "$tmp/cache/translation/subwords.model"
 expect "prepare-data missing source" 1 "/nonexistent/de-en: cannot open" -- \
   "$bin" prepare-data translation --out "$tmp/cache2" --source /nonexistent/de-en
+
+tiny() {  # tiny DIM [extra task lines]
+  cat <<PB
+name: "tiny"
+threads: 1
+optimizer { lr: 3e-3 }
+train { max_steps: 12 log_every: 4 checkpoint_every: 6 eval_every: 12 }
+model {
+  dim: $1 heads: 2 image_channels: 4
+  encoder_moe { num_experts: 4 hidden: 32 }
+  decoder_moe { num_experts: 4 hidden: 32 layer: HIERARCHICAL groups: 2 outer_router { top_k: 1 } }
+}
+tasks { name: "fashion_mnist" batch_size: 8 eval_examples: 50 }
+tasks { name: "translate_de_en" data_dir: "$tmp/cache/translation" batch_size: 8 eval_examples: 8 max_length: 12 }
+tasks { name: "translate_en_de" data_dir: "$tmp/cache/translation" batch_size: 8 eval_examples: 8 beam_size: 2 max_length: 12 }
+PB
+}
+tiny 32 > "$tmp/tiny.pbtxt"
+expect "train" 0 "step 12/12 \| [a-z_]+ [0-9.]+.*tok/s \| lr .* \| ETA .*encoder experts cv" -- \
+  "$bin" train --config "$tmp/tiny.pbtxt" --run "$tmp/run"
+expect "train evaluates" 0 "eval  step 12  translate_en_de: bleu" -- cat "$tmp/last_output"
+check "checkpoints" test -d "$tmp/run/ckpt-6" -a -d "$tmp/run/ckpt-12"
+check "metrics" grep -q '"loss/fashion_mnist"' "$tmp/run/metrics.jsonl"
+expect "train again resumes and stops" 0 "resuming from .*ckpt-12" -- "$bin" train --config "$tmp/tiny.pbtxt" --run "$tmp/run"
+expect "inspect" 0 "step 12" -- "$bin" inspect "$tmp/run"
+expect "inspect parts" 0 "encoder +[0-9]+" -- cat "$tmp/last_output"
+expect "inspect expert load" 0 "encoder experts' share of routed tokens" -- cat "$tmp/last_output"
+expect "eval two checkpoints" 0 "fashion_mnist accuracy +translate_de_en bleu +translate_en_de bleu" -- \
+  "$bin" eval --checkpoint "$tmp/run/ckpt-6" --checkpoint "$tmp/run" --examples 8 --out "$tmp/eval"
+expect "eval table rows" 0 "run/ckpt-12 +[0-9.]+ +[0-9.]+ +[0-9.]+" -- cat "$tmp/last_output"
+check "eval json" grep -q '"headline": "bleu"' "$tmp/eval/eval.json"
+check "eval png" bash -c "head -c 8 '$tmp/eval/eval.png' | od -An -tx1 | grep -q '89 50 4e 47 0d 0a 1a 0a'"
+expect "eval unknown task" 1 "--tasks: .* has no task 'parsing'" -- \
+  "$bin" eval --checkpoint "$tmp/run" --tasks parsing --out "$tmp/eval"
+
+# Bad input, each named in the error.
+printf 'seed: 1\ntrain { max_step: 2 }\n' > "$tmp/unknown_field.pbtxt"
+expect "unknown config field" 1 "unknown_field.pbtxt:2:.*max_step" -- "$bin" train --config "$tmp/unknown_field.pbtxt"
+sed 's|name: "fashion_mnist" |name: "fashion_mnist" data_dir: "/nonexistent/fmnist" |' "$tmp/tiny.pbtxt" > "$tmp/no_data.pbtxt"
+expect "missing data directory" 1 "tasks\[0\].data_dir: /nonexistent/fmnist is not a directory" -- \
+  "$bin" train --config "$tmp/no_data.pbtxt" --run "$tmp/run_no_data"
+sed 's|name: "translate_de_en"|name: "translate_de_fr"|' "$tmp/tiny.pbtxt" > "$tmp/unregistered.pbtxt"
+expect "unregistered task" 1 "tasks\[1\].name: 'translate_de_fr' is not a registered task" -- \
+  "$bin" train --config "$tmp/unregistered.pbtxt" --run "$tmp/run_unregistered"
+sed 's|eval_examples: 50 }|eval_examples: 50 options { key: "colour" value: "red" } }|' "$tmp/tiny.pbtxt" > "$tmp/option.pbtxt"
+expect "unknown task option" 1 "tasks\[0\].options: unknown key 'colour'" -- \
+  "$bin" train --config "$tmp/option.pbtxt" --run "$tmp/run_option"
+tiny 48 > "$tmp/wider.pbtxt"
+sed -i 's/max_steps: 12/max_steps: 24/' "$tmp/wider.pbtxt"
+expect "checkpoint of another shape" 1 "ckpt-12.*\[32\].*\[48\]|ckpt-12.*\[48\].*\[32\]" -- \
+  "$bin" train --config "$tmp/wider.pbtxt" --run "$tmp/run"
+cp -r "$tmp/run" "$tmp/run_corrupt"
+python_flip='import sys; p=sys.argv[1]; b=bytearray(open(p,"rb").read()); b[-5]^=0x10; open(p,"wb").write(b)'
+/usr/bin/env python3 -c "$python_flip" "$tmp/run_corrupt/ckpt-12/params.safetensors"
+expect "corrupt tensor file" 1 "params.safetensors.*CRC-32C" -- \
+  "$bin" eval --checkpoint "$tmp/run_corrupt" --out "$tmp/eval2"
 
 echo "$failures failure(s)"
 [[ $failures -eq 0 ]]

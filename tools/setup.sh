@@ -9,8 +9,8 @@ DEBIAN_PACKAGES=(
   libgoogle-glog-dev libabsl-dev libprotobuf-dev protobuf-compiler libgtest-dev
   libopenblas-dev libopenblas0-openmp
   libopenmpi-dev openmpi-bin
-  nlohmann-json3-dev zlib1g-dev
-  dataset-fashion-mnist trans-de-en
+  nlohmann-json3-dev zlib1g-dev libpng-dev libsentencepiece-dev
+  dataset-fashion-mnist trans-de-en dict-freedict-eng-deu dict-freedict-deu-eng
   python3-venv
 )
 # Reference packages for tests (PyPI), pinned.

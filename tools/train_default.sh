@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
-# The main job (README): set-up, then train the default model on the embedded default config and
-# evaluate it. Until the multi-task trainer lands this is the engine demo on Fashion-MNIST.
-# Extra arguments go to `onemodel`, e.g. --out runs/demo to keep the trained parameters.
+# The main job (README): set-up, the translation data cache, then train the default multi-task model
+# (configs/default.pbtxt: Fashion-MNIST + German<->English) on the CPU and evaluate its final checkpoint on
+# every task's whole test split. A run directory that already holds checkpoints is resumed (delete it to start
+# over). Usage: tools/train_default.sh [RUN_DIR] (default runs/default).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+run_dir=${1:-runs/default}
 tools/setup.sh > /dev/null
-exec bazel run //tools:onemodel -- fmnist-demo --config configs/fmnist_demo.pbtxt "$@" \
-  2> >(grep -v -E '^[0-9.]+: src/main/tools/' >&2)
+quiet() { "$@" 2> >(grep -v -E '^[0-9.]+: src/main/tools/' >&2); }
+quiet bazel build //tools:onemodel
+onemodel=bazel-bin/tools/onemodel
+[[ -f data_cache/translation/subwords.model ]] || "$onemodel" prepare-data translation --out data_cache
+start=$(date +%s)
+"$onemodel" train --config configs/default.pbtxt --run "$run_dir"
+"$onemodel" eval --checkpoint "$run_dir" --out "$run_dir/eval"
+echo "main job: train + eval in $(( $(date +%s) - start )) s"

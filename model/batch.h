@@ -1,0 +1,20 @@
+// One batch of one task, as the model takes it. Tasks build batches (tasks/), the model consumes them.
+#ifndef ONEMODEL_MODEL_BATCH_H_
+#define ONEMODEL_MODEL_BATCH_H_
+
+#include <cstdint>
+
+#include "core/tensor.h"
+
+namespace onemodel::model {
+
+struct Batch {
+  Tensor images;     // [B, H, W] f32 in [0, 1], for image inputs
+  Tensor input_ids;  // [B, S] i64, for symbol inputs; 0 is padding
+  Tensor targets;    // [B, T] i64: class ids [B, 1], or subword ids ending in end-of-sentence, 0-padded
+  int64_t size() const { return targets.dim(0); }
+};
+
+}  // namespace onemodel::model
+
+#endif  // ONEMODEL_MODEL_BATCH_H_

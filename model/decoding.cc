@@ -1,0 +1,116 @@
+#include "model/decoding.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "glog/logging.h"
+
+namespace onemodel::model {
+namespace {
+
+struct Hypothesis {
+  std::vector<int> tokens;
+  float log_prob = 0.f;
+};
+
+float Normalized(const Hypothesis& h, float alpha) {
+  const float length = static_cast<float>(h.tokens.size());
+  return h.log_prob / std::pow((5.f + length) / 6.f, alpha);
+}
+
+int ArgMax(const std::vector<float>& v) {
+  return static_cast<int>(std::max_element(v.begin(), v.end()) - v.begin());
+}
+
+std::vector<std::vector<int>> Greedy(int64_t examples, const NextLogProbs& next, const DecodeOptions& o) {
+  std::vector<std::vector<int>> out(examples);
+  std::vector<int64_t> active(examples);
+  std::iota(active.begin(), active.end(), 0);
+  for (int t = 0; t < o.max_length && !active.empty(); ++t) {
+    std::vector<std::vector<int>> prefixes;
+    for (int64_t row : active) prefixes.push_back(out[row]);
+    const std::vector<std::vector<float>> log_probs = next(active, prefixes);
+    std::vector<int64_t> still;
+    for (size_t i = 0; i < active.size(); ++i) {
+      const int token = ArgMax(log_probs[i]);
+      if (token == o.eos_id) continue;
+      out[active[i]].push_back(token);
+      if (t + 1 < o.max_length) still.push_back(active[i]);
+    }
+    active = std::move(still);
+  }
+  return out;
+}
+
+std::vector<std::vector<int>> Beam(int64_t examples, const NextLogProbs& next, const DecodeOptions& o) {
+  std::vector<std::vector<Hypothesis>> beams(examples, std::vector<Hypothesis>(1));
+  std::vector<std::vector<Hypothesis>> finished(examples);
+  for (int t = 0; t < o.max_length; ++t) {
+    std::vector<int64_t> rows;
+    std::vector<std::vector<int>> prefixes;
+    std::vector<std::pair<int64_t, size_t>> origin;
+    for (int64_t e = 0; e < examples; ++e) {
+      for (size_t h = 0; h < beams[e].size(); ++h) {
+        rows.push_back(e);
+        prefixes.push_back(beams[e][h].tokens);
+        origin.emplace_back(e, h);
+      }
+    }
+    if (rows.empty()) break;
+    const std::vector<std::vector<float>> log_probs = next(rows, prefixes);
+    std::vector<std::vector<Hypothesis>> candidates(examples);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const auto [e, h] = origin[i];
+      const std::vector<float>& lp = log_probs[i];
+      // Only the beam_size best tokens of one hypothesis can survive the cut below.
+      std::vector<int> order(lp.size());
+      std::iota(order.begin(), order.end(), 0);
+      const size_t keep = std::min(order.size(), static_cast<size_t>(o.beam_size));
+      std::partial_sort(order.begin(), order.begin() + keep, order.end(), [&](int a, int b) { return lp[a] > lp[b]; });
+      for (size_t j = 0; j < keep; ++j) {
+        Hypothesis c = beams[e][h];
+        c.log_prob += lp[order[j]];
+        c.tokens.push_back(order[j]);
+        candidates[e].push_back(std::move(c));
+      }
+    }
+    for (int64_t e = 0; e < examples; ++e) {
+      std::vector<Hypothesis>& c = candidates[e];
+      std::sort(c.begin(), c.end(), [](const Hypothesis& a, const Hypothesis& b) { return a.log_prob > b.log_prob; });
+      beams[e].clear();
+      for (Hypothesis& h : c) {
+        if (static_cast<int>(beams[e].size()) >= o.beam_size) break;
+        if (h.tokens.back() == o.eos_id || t + 1 == o.max_length) {
+          if (h.tokens.back() == o.eos_id) h.tokens.pop_back();
+          finished[e].push_back(std::move(h));
+        } else {
+          beams[e].push_back(std::move(h));
+        }
+      }
+      // An example is done once it has beam_size finished hypotheses ("early stopping").
+      if (static_cast<int>(finished[e].size()) >= o.beam_size) beams[e].clear();
+    }
+  }
+  std::vector<std::vector<int>> out(examples);
+  for (int64_t e = 0; e < examples; ++e) {
+    for (Hypothesis& h : beams[e]) finished[e].push_back(std::move(h));
+    CHECK(!finished[e].empty());
+    const auto best = std::max_element(finished[e].begin(), finished[e].end(), [&](const Hypothesis& a, const Hypothesis& b) {
+      return Normalized(a, o.length_penalty) < Normalized(b, o.length_penalty);
+    });
+    out[e] = best->tokens;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::vector<int>> Decode(int64_t examples, const NextLogProbs& next, const DecodeOptions& o) {
+  CHECK_GE(o.beam_size, 1);
+  CHECK_GE(o.max_length, 1);
+  return o.beam_size == 1 ? Greedy(examples, next, o) : Beam(examples, next, o);
+}
+
+}  // namespace onemodel::model

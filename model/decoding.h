@@ -1,0 +1,29 @@
+// Autoregressive decoding over any model that gives next-token log-probabilities for a batch of prefixes.
+// Greedy decoding and beam search (length-normalized scores, Wu et al. 2016's (5 + len)^a / 6^a).
+#ifndef ONEMODEL_MODEL_DECODING_H_
+#define ONEMODEL_MODEL_DECODING_H_
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+namespace onemodel::model {
+
+// Given `rows` (indices of the batch's examples, one per prefix) and `prefixes` (token ids so far, all the same
+// length), returns log-probabilities [prefixes.size()][vocab] of the next token.
+using NextLogProbs = std::function<std::vector<std::vector<float>>(const std::vector<int64_t>& rows,
+                                                                   const std::vector<std::vector<int>>& prefixes)>;
+
+struct DecodeOptions {
+  int max_length = 48;    // tokens per output, end-of-sentence included
+  int beam_size = 1;      // 1: greedy
+  int eos_id = 2;
+  float length_penalty = 0.6f;
+};
+
+// One output per example (without the end-of-sentence id).
+std::vector<std::vector<int>> Decode(int64_t examples, const NextLogProbs& next, const DecodeOptions& options);
+
+}  // namespace onemodel::model
+
+#endif  // ONEMODEL_MODEL_DECODING_H_

@@ -1,0 +1,67 @@
+#include "model/decoding.h"
+
+#include <cmath>
+
+#include "gtest/gtest.h"
+
+namespace onemodel::model {
+namespace {
+
+// A toy language: ids 0 pad, 1 unused, 2 end of sentence, 3..6 words. After the empty prefix, 3 is likeliest
+// (0.6) but continues badly (four tokens of 0.25); 4 (0.4) ends the sentence with 0.99.
+std::vector<float> Toy(const std::vector<int>& prefix) {
+  std::vector<float> p(7, 1e-6f);
+  if (prefix.empty()) {
+    p[3] = 0.6f;
+    p[4] = 0.4f;
+  } else if (prefix.back() == 4) {
+    p[2] = 0.99f;
+  } else if (prefix.size() >= 2) {
+    p[2] = 0.9f;
+  } else {
+    p[3] = p[4] = p[5] = p[6] = 0.25f;
+  }
+  for (float& x : p) x = std::log(x);
+  return p;
+}
+
+NextLogProbs ToyModel(int* calls) {
+  return [calls](const std::vector<int64_t>& rows, const std::vector<std::vector<int>>& prefixes) {
+    ++*calls;
+    EXPECT_EQ(rows.size(), prefixes.size());
+    std::vector<std::vector<float>> out;
+    for (const auto& p : prefixes) out.push_back(Toy(p));
+    return out;
+  };
+}
+
+TEST(DecodingTest, GreedyFollowsTheArgmaxAndStopsAtEndOfSentence) {
+  int calls = 0;
+  DecodeOptions o;
+  const auto out = Decode(2, ToyModel(&calls), o);
+  ASSERT_EQ(out.size(), 2u);
+  // 3 (0.6), then a tie among 3..6 (the lowest id wins), then end of sentence (0.9): p = 0.135.
+  EXPECT_EQ(out[0], (std::vector<int>{3, 3}));
+  EXPECT_EQ(out[1], out[0]);
+  EXPECT_EQ(calls, 3);
+}
+
+TEST(DecodingTest, BeamSearchFindsTheLikelierSentence) {
+  int calls = 0;
+  DecodeOptions o;
+  o.beam_size = 2;
+  // "4 </s>" has p = 0.396 against greedy's 0.135.
+  EXPECT_EQ(Decode(1, ToyModel(&calls), o)[0], (std::vector<int>{4}));
+}
+
+TEST(DecodingTest, MaxLengthCutsOutputs) {
+  int calls = 0;
+  DecodeOptions o;
+  o.max_length = 1;
+  EXPECT_EQ(Decode(1, ToyModel(&calls), o)[0], (std::vector<int>{3}));
+  o.beam_size = 3;
+  EXPECT_EQ(Decode(1, ToyModel(&calls), o)[0].size(), 1u);
+}
+
+}  // namespace
+}  // namespace onemodel::model

@@ -1,0 +1,83 @@
+#include "model/modalities.h"
+
+#include <cmath>
+
+#include "core/ops/ops.h"
+#include "core/rng.h"
+
+namespace onemodel::model {
+namespace {
+
+constexpr uint16_t kInitPurpose = 53;
+constexpr int64_t kStemBasis = 9;
+
+Tensor InitUniform(const Shape& shape, float bound, uint64_t seed, uint16_t layer, uint32_t part) {
+  return RandomUniform(shape, RngKey{seed, part, layer, kInitPurpose}, -bound, bound);
+}
+
+}  // namespace
+
+ImageModality::Block::Block(int64_t in, int64_t out, int64_t s, bool n, uint64_t seed, uint16_t layer)
+    : stride(s), norm(n) {
+  depthwise = RegisterParameter("depthwise", InitUniform({3, 3, in}, std::sqrt(3.f / 9.f), seed, layer, 0));
+  pointwise = RegisterParameter("pointwise", InitUniform({in, out}, std::sqrt(6.f / in), seed, layer, 1));
+  bias = RegisterParameter("bias", Tensor::Zeros({out}));
+  if (norm) {
+    gamma = RegisterParameter("norm.gamma", Tensor::Full({out}, 1.f));
+    beta = RegisterParameter("norm.beta", Tensor::Zeros({out}));
+  }
+}
+
+Tensor ImageModality::Block::Forward(const Tensor& x) const {
+  ops::Conv2dOptions o;
+  o.stride_h = o.stride_w = stride;
+  o.pad_top = o.pad_bottom = o.pad_left = o.pad_right = 1;
+  const Tensor y = ops::SeparableConv2d(x, depthwise, pointwise, bias, o);
+  // No norm on the stem: over raw pixels it would erase the contrast between ink and background.
+  return ops::Relu(norm ? ops::LayerNorm(y, gamma, beta) : y);
+}
+
+ImageModality::ImageModality(int64_t channels, int64_t dim, uint64_t seed, uint16_t layer)
+    : stem_(kStemBasis, channels, 1, false, seed, layer),
+      down1_(channels, 2 * channels, 2, true, seed, layer + 1),
+      down2_(2 * channels, dim, 2, true, seed, layer + 2),
+      down3_(dim, dim, 2, true, seed, layer + 3),
+      replicate_(Tensor::Full({1, kStemBasis}, 1.f)) {
+  RegisterModule("stem", &stem_);
+  RegisterModule("down1", &down1_);
+  RegisterModule("down2", &down2_);
+  RegisterModule("down3", &down3_);
+}
+
+Tensor ImageModality::Forward(const Tensor& images) const {
+  CHECK_EQ(images.ndim(), 3) << "ImageModality: expects [B, H, W], got " << ShapeToString(images.shape());
+  const int64_t b = images.dim(0);
+  // Centre the [0, 1] pixels on Fashion-MNIST's mean and scale (0.286, 0.353); any gray image works.
+  Tensor x = ops::Scale(ops::AddScalar(ops::Reshape(images, {b, images.dim(1), images.dim(2), 1}), -0.286f), 1 / 0.353f);
+  x = ops::MatMul(x, replicate_.To(images.device()));
+  x = down3_.Forward(down2_.Forward(down1_.Forward(stem_.Forward(x))));
+  return ops::Reshape(x, {b, x.dim(1) * x.dim(2), x.dim(3)});
+}
+
+SymbolModality::SymbolModality(int64_t vocab, int64_t dim, uint64_t seed, uint16_t layer) {
+  // N(0, 1/d) rows: embeddings times sqrt(d) have unit scale, logits start near zero.
+  table = RegisterParameter("embedding", RandomNormal({vocab, dim}, RngKey{seed, 0, layer, kInitPurpose}, 0.f,
+                                                      1.f / std::sqrt(static_cast<float>(dim))));
+}
+
+Tensor SymbolModality::Embed(const Tensor& ids) const {
+  return ops::Scale(ops::Embedding(table, ids), std::sqrt(static_cast<float>(table.dim(1))));
+}
+
+Tensor SymbolModality::Logits(const Tensor& h) const { return ops::MatMul(h, table, false, true); }
+
+ClassLabelModality::ClassLabelModality(int64_t classes, int64_t dim, uint64_t seed, uint16_t layer) {
+  weight = RegisterParameter("weight", InitUniform({dim, classes}, std::sqrt(3.f / dim), seed, layer, 0));
+  bias = RegisterParameter("bias", Tensor::Zeros({classes}));
+}
+
+Tensor ClassLabelModality::Logits(const Tensor& h) const {
+  return ops::BiasAdd(ops::MatMul(ops::Mean(h, 1), weight), bias);
+}
+
+}  // namespace onemodel::model

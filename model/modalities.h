@@ -1,0 +1,57 @@
+// Modality nets (Kaiser et al. 2017 §2.1): small networks that map one kind of data into the trunk's
+// d-dimensional sequence space and back out of it. Several tasks share one modality net when they share a
+// modality (both translation directions share the subword embedding).
+#ifndef ONEMODEL_MODEL_MODALITIES_H_
+#define ONEMODEL_MODEL_MODALITIES_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "core/module.h"
+
+namespace onemodel::model {
+
+// Images [B, H, W] (one channel, H and W multiples of 8 minus at most 4, e.g. 28) -> [B, ceil(H/8) * ceil(W/8), d]
+// patch features: a full 3x3 convolution built from separable parts (the pixel copied into 9 channels, each
+// with its own 3x3 depthwise filter, mixed pointwise), then three strided separable blocks (relu(LN(.))).
+class ImageModality : public Module {
+ public:
+  ImageModality(int64_t channels, int64_t dim, uint64_t seed, uint16_t layer);
+  Tensor Forward(const Tensor& images) const;
+
+ private:
+  struct Block : public Module {
+    Block(int64_t in, int64_t out, int64_t stride, bool norm, uint64_t seed, uint16_t layer);
+    Tensor Forward(const Tensor& x) const;
+    int64_t stride;
+    bool norm;
+    Tensor depthwise, pointwise, bias, gamma, beta;
+  };
+  Block stem_, down1_, down2_, down3_;
+  Tensor replicate_;  // [1, 9] ones: copies the pixel into the stem's 9 channels
+};
+
+// Subword ids <-> the trunk. The embedding table [V, d] also is the output softmax (tied weights): inputs are
+// table rows times sqrt(d); output logits are h table^T.
+class SymbolModality : public Module {
+ public:
+  SymbolModality(int64_t vocab, int64_t dim, uint64_t seed, uint16_t layer);
+  Tensor Embed(const Tensor& ids) const;    // [B, T] i64 -> [B, T, d]
+  Tensor Logits(const Tensor& h) const;     // [..., d] -> [..., V]
+  int64_t vocab() const { return table.dim(0); }
+
+  Tensor table;
+};
+
+// Class labels: the decoder's outputs [B, T, d] averaged over positions, then a linear layer -> [B, classes].
+class ClassLabelModality : public Module {
+ public:
+  ClassLabelModality(int64_t classes, int64_t dim, uint64_t seed, uint16_t layer);
+  Tensor Logits(const Tensor& h) const;
+
+  Tensor weight, bias;
+};
+
+}  // namespace onemodel::model
+
+#endif  // ONEMODEL_MODEL_MODALITIES_H_

@@ -1,0 +1,165 @@
+#include "model/multimodel.h"
+
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "core/autograd.h"
+#include "core/ops/ops.h"
+#include "core/rng.h"
+
+namespace onemodel::model {
+namespace {
+
+// Layer ids key the initial values and random streams of each part (DESIGN §3).
+constexpr uint16_t kImageLayer = 1, kSymbolLayer = 10, kClassLayer = 20, kEncoderLayer = 30, kMixerLayer = 40,
+                   kDecoderLayer = 50, kTaskTokenLayer = 60, kInputDropoutLayer = 70, kTargetDropoutLayer = 71;
+constexpr uint16_t kInitPurpose = 55, kDropoutPurpose = 2;
+
+Tensor MaskOf(const Tensor& ids) {
+  const std::vector<int64_t> v = ids.ToIndices();
+  std::vector<float> mask(v.size());
+  for (size_t i = 0; i < v.size(); ++i) mask[i] = v[i] != 0 ? 1.f : 0.f;
+  return Tensor::FromVector(mask, ids.shape()).To(ids.device());
+}
+
+Tensor AddTiming(const Tensor& x) {
+  return ops::Add(x, TimingSignal(x.dim(1), x.dim(2)).To(x.device()));
+}
+
+}  // namespace
+
+MultiModel::MultiModel(const config::TrunkConfig& config, std::vector<TaskHead> heads, uint64_t seed)
+    : config_(config),
+      heads_(std::move(heads)),
+      seed_(seed),
+      encoder_(config, seed, kEncoderLayer),
+      mixer_(config, seed, kMixerLayer),
+      decoder_(config, seed, kDecoderLayer) {
+  const int64_t d = config.dim();
+  for (size_t t = 0; t < heads_.size(); ++t) {
+    const TaskHead& h = heads_[t];
+    if (h.input == InputModality::kImage && image_ == nullptr) {
+      image_ = std::make_unique<ImageModality>(config.image_channels(), d, seed, kImageLayer);
+      RegisterModule("image", image_.get());
+    }
+    const bool uses_symbols = h.input == InputModality::kSymbols || h.output == OutputModality::kSymbols;
+    if (uses_symbols && symbols_.count(h.vocabulary) == 0) {
+      CHECK_GT(h.vocab_size, 0) << "task " << h.task << ": symbol modality without a vocabulary size";
+      auto& s = symbols_[h.vocabulary];
+      s = std::make_unique<SymbolModality>(h.vocab_size, d, seed, kSymbolLayer + static_cast<uint16_t>(symbols_.size()));
+      RegisterModule(absl::StrCat("symbols.", h.vocabulary), s.get());
+    }
+    if (uses_symbols) {
+      CHECK_EQ(symbols_.at(h.vocabulary)->vocab(), h.vocab_size)
+          << "task " << h.task << ": vocabulary " << h.vocabulary << " has another size in another task";
+    }
+    if (h.output == OutputModality::kClassLabel) {
+      CHECK_GT(h.classes, 1) << "task " << h.task << ": a class-label output needs >= 2 classes";
+      auto& c = class_heads_[h.task];
+      c = std::make_unique<ClassLabelModality>(h.classes, d, seed, kClassLayer + static_cast<uint16_t>(t));
+      RegisterModule(absl::StrCat("class.", h.task), c.get());
+    }
+    task_tokens_.push_back(RegisterParameter(
+        absl::StrCat("task_token.", h.task),
+        RandomNormal({d}, RngKey{seed, static_cast<uint32_t>(t), kTaskTokenLayer, kInitPurpose}, 0.f, 1.f)));
+  }
+  RegisterModule("encoder", &encoder_);
+  RegisterModule("mixer", &mixer_);
+  RegisterModule("decoder", &decoder_);
+}
+
+const SymbolModality& MultiModel::Symbols(int task) const { return *symbols_.at(heads_[task].vocabulary); }
+
+MultiModel::Encoded MultiModel::Encode(int task, const Batch& batch, const RunContext& run, TrunkAux* aux) const {
+  Encoded e;
+  Tensor x;
+  if (heads_[task].input == InputModality::kImage) {
+    x = image_->Forward(batch.images);
+  } else {
+    x = Symbols(task).Embed(batch.input_ids);
+    e.mask = MaskOf(batch.input_ids);
+  }
+  x = ops::Dropout(AddTiming(x), config_.dropout(), RngKey{seed_, run.step, kInputDropoutLayer, kDropoutPurpose},
+                   run.training);
+  e.states = encoder_.Forward(x, e.mask, run, aux);
+  return e;
+}
+
+Tensor MultiModel::DecodeStates(int task, const Encoded& encoded, const Tensor& prefix, const RunContext& run,
+                                TrunkAux* aux) const {
+  const int64_t b = encoded.states.dim(0), d = config_.dim();
+  const Device device = encoded.states.device();
+  Tensor y = ops::Add(Tensor::Zeros({b, 1, d}, DType::kF32, device), ops::Reshape(task_tokens_[task], {1, 1, d}));
+  if (prefix.defined() && prefix.numel() > 0) y = ops::Concat({y, Symbols(task).Embed(prefix)}, 1);
+  y = ops::Dropout(AddTiming(y), config_.dropout(), RngKey{seed_, run.step, kTargetDropoutLayer, kDropoutPurpose},
+                   run.training);
+  return decoder_.Forward(mixer_.Forward(y, encoded.states, encoded.mask), encoded.states, encoded.mask, run, aux);
+}
+
+ForwardResult MultiModel::Forward(int task, const Batch& batch, const RunContext& run) const {
+  ForwardResult r;
+  const Encoded encoded = Encode(task, batch, run, &r.aux);
+  const int64_t b = batch.size();
+  if (heads_[task].output == OutputModality::kClassLabel) {
+    r.logits = class_heads_.at(heads_[task].task)->Logits(DecodeStates(task, encoded, Tensor(), run, &r.aux));
+    r.loss = ops::CrossEntropy(r.logits, ops::Reshape(batch.targets, {b}), config_.label_smoothing());
+    r.target_tokens = b;
+  } else {
+    // Teacher forcing: the decoder reads the task token and targets[:, :-1] and predicts targets.
+    const int64_t t = batch.targets.dim(1);
+    const std::vector<int64_t> targets = batch.targets.ToIndices();
+    std::vector<int64_t> prefix, labels(targets.size());
+    for (int64_t i = 0; i < b; ++i) prefix.insert(prefix.end(), targets.begin() + i * t, targets.begin() + (i + 1) * t - 1);
+    for (size_t i = 0; i < targets.size(); ++i) {
+      labels[i] = targets[i] == 0 ? -100 : targets[i];
+      r.target_tokens += targets[i] != 0;
+    }
+    const Tensor states =
+        DecodeStates(task, encoded, Tensor::FromIndices(prefix, {b, t - 1}).To(encoded.states.device()), run, &r.aux);
+    r.logits = Symbols(task).Logits(states);
+    r.loss = ops::CrossEntropy(ops::Reshape(r.logits, {b * t, -1}),
+                               Tensor::FromIndices(labels, {b * t}).To(r.logits.device()), config_.label_smoothing());
+  }
+  r.positions = encoded.states.dim(0) * encoded.states.dim(1) + (r.logits.ndim() == 3 ? b * r.logits.dim(1) : b);
+  for (const Tensor& a : r.aux.aux_losses) r.aux_loss = r.aux_loss.defined() ? ops::Add(r.aux_loss, a) : a;
+  if (!r.aux_loss.defined()) r.aux_loss = Tensor::Scalar(0.f).To(r.loss.device());
+  return r;
+}
+
+std::vector<int64_t> MultiModel::Classify(int task, const Batch& batch) const {
+  CHECK(heads_[task].output == OutputModality::kClassLabel) << heads_[task].task << " has no class-label output";
+  NoGradScope no_grad;
+  const RunContext run;
+  TrunkAux aux;
+  const Encoded encoded = Encode(task, batch, run, &aux);
+  const Tensor logits = class_heads_.at(heads_[task].task)->Logits(DecodeStates(task, encoded, Tensor(), run, &aux));
+  return ops::TopK(logits, 1).indices.ToIndices();
+}
+
+std::vector<std::vector<int>> MultiModel::Generate(int task, const Batch& batch, const DecodeOptions& options) const {
+  CHECK(heads_[task].output == OutputModality::kSymbols) << heads_[task].task << " has no symbol output";
+  NoGradScope no_grad;
+  const RunContext run;
+  TrunkAux aux;
+  const Encoded encoded = Encode(task, batch, run, &aux);
+  const Device device = encoded.states.device();
+  const NextLogProbs next = [&](const std::vector<int64_t>& rows, const std::vector<std::vector<int>>& prefixes) {
+    const int64_t n = static_cast<int64_t>(rows.size()), t = static_cast<int64_t>(prefixes[0].size());
+    const Tensor index = Tensor::FromIndices(rows, {n}).To(device);
+    Encoded sub{ops::IndexSelect(encoded.states, index),
+                encoded.mask.defined() ? ops::IndexSelect(encoded.mask, index) : Tensor()};
+    std::vector<int64_t> ids;
+    for (const auto& p : prefixes) ids.insert(ids.end(), p.begin(), p.end());
+    TrunkAux step_aux;
+    const Tensor states = DecodeStates(task, sub, Tensor::FromIndices(ids, {n, t}).To(device), run, &step_aux);
+    const Tensor last = ops::Reshape(ops::Narrow(states, 1, t, t + 1), {n, config_.dim()});
+    const std::vector<float> lp = ops::LogSoftmax(Symbols(task).Logits(last)).ToVector();
+    const int64_t v = static_cast<int64_t>(lp.size()) / n;
+    std::vector<std::vector<float>> out(n);
+    for (int64_t i = 0; i < n; ++i) out[i].assign(lp.begin() + i * v, lp.begin() + (i + 1) * v);
+    return out;
+  };
+  return Decode(batch.size(), next, options);
+}
+
+}  // namespace onemodel::model

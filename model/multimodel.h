@@ -1,0 +1,80 @@
+// The MultiModel: modality nets around the shared trunk (DESIGN §5). Each task names its input and output
+// modality; tasks with the same vocabulary share one symbol modality, every task has its own learned task token
+// (the "To-German" token that starts decoding) and class-label tasks their own classifier head.
+#ifndef ONEMODEL_MODEL_MULTIMODEL_H_
+#define ONEMODEL_MODEL_MULTIMODEL_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "configs/experiment.pb.h"
+#include "core/module.h"
+#include "model/batch.h"
+#include "model/decoding.h"
+#include "model/modalities.h"
+#include "model/trunk.h"
+
+namespace onemodel::model {
+
+enum class InputModality { kImage, kSymbols };
+enum class OutputModality { kClassLabel, kSymbols };
+
+// What the model needs to know of a task.
+struct TaskHead {
+  std::string task;  // keys the task token and the class-label head
+  InputModality input = InputModality::kSymbols;
+  OutputModality output = OutputModality::kSymbols;
+  int64_t classes = 0;         // class-label output
+  std::string vocabulary;      // symbol input/output: the shared vocabulary's name
+  int64_t vocab_size = 0;
+};
+
+struct ForwardResult {
+  Tensor loss;      // the task's mean cross-entropy over real target tokens (scalar)
+  Tensor aux_loss;  // the sum of the MoE layers' auxiliary losses (scalar)
+  Tensor logits;    // [B, classes] or [B, T, V]
+  TrunkAux aux;
+  int64_t target_tokens = 0;
+  int64_t positions = 0;  // sequence positions the trunk processed (encoder + decoder), for tokens/s
+};
+
+class MultiModel : public Module {
+ public:
+  // `config` must have passed ValidateTrunkConfig.
+  MultiModel(const config::TrunkConfig& config, std::vector<TaskHead> heads, uint64_t seed);
+
+  // Teacher-forced forward pass of task `task` (an index into heads()).
+  ForwardResult Forward(int task, const Batch& batch, const RunContext& run) const;
+  // Class-label tasks: the argmax class of each example.
+  std::vector<int64_t> Classify(int task, const Batch& batch) const;
+  // Symbol-output tasks: decoded ids per example (end-of-sentence id 2 not included).
+  std::vector<std::vector<int>> Generate(int task, const Batch& batch, const DecodeOptions& options) const;
+
+  const std::vector<TaskHead>& heads() const { return heads_; }
+
+ private:
+  struct Encoded {
+    Tensor states, mask;  // [B, S, d], [B, S] (undefined: no padding)
+  };
+  Encoded Encode(int task, const Batch& batch, const RunContext& run, TrunkAux* aux) const;
+  // Decoder states [B, T + 1, d] for the task token followed by `prefix` [B, T] (T may be 0).
+  Tensor DecodeStates(int task, const Encoded& encoded, const Tensor& prefix, const RunContext& run, TrunkAux* aux) const;
+  const SymbolModality& Symbols(int task) const;
+
+  config::TrunkConfig config_;
+  std::vector<TaskHead> heads_;
+  uint64_t seed_;
+  std::unique_ptr<ImageModality> image_;
+  std::map<std::string, std::unique_ptr<SymbolModality>> symbols_;
+  std::map<std::string, std::unique_ptr<ClassLabelModality>> class_heads_;
+  std::vector<Tensor> task_tokens_;
+  Encoder encoder_;
+  Mixer mixer_;
+  Decoder decoder_;
+};
+
+}  // namespace onemodel::model
+
+#endif  // ONEMODEL_MODEL_MULTIMODEL_H_

@@ -1,0 +1,137 @@
+#include "model/multimodel.h"
+
+#include <random>
+
+#include "core/ops/ops.h"
+#include "core/optim.h"
+#include "core/testing/gradcheck.h"
+#include "gtest/gtest.h"
+
+namespace onemodel::model {
+namespace {
+
+using onemodel::testing::CheckParameterGradients;
+
+config::TrunkConfig SmallConfig() {
+  config::TrunkConfig c;
+  c.set_dim(16);
+  c.set_heads(2);
+  c.set_image_channels(4);
+  for (config::MoeConfig* m : {c.mutable_encoder_moe(), c.mutable_decoder_moe()}) {
+    m->set_num_experts(4);
+    m->set_hidden(16);
+    m->mutable_router()->set_noise(false);
+    // Dropless: a token's output never depends on which other tokens compete for capacity.
+    m->mutable_router()->set_capacity_factor_train(0);
+    m->mutable_router()->set_capacity_factor_eval(0);
+  }
+  return c;
+}
+
+std::vector<TaskHead> Heads() {
+  return {{"vision", InputModality::kImage, OutputModality::kClassLabel, 10, "", 0},
+          {"copy", InputModality::kSymbols, OutputModality::kSymbols, 0, "words", 12}};
+}
+
+Batch SymbolBatch(std::mt19937& rng, int64_t b, int64_t t) {
+  std::vector<int64_t> ids(b * t);
+  for (auto& id : ids) id = 3 + rng() % 9;
+  for (int64_t i = 0; i < b; ++i) ids[i * t + t - 1] = 2;  // end of sentence
+  Batch batch;
+  batch.input_ids = Tensor::FromIndices(ids, {b, t});
+  batch.targets = batch.input_ids;
+  return batch;
+}
+
+TEST(MultiModelTest, NamesParametersByModalityAndTrunkPart) {
+  MultiModel model(SmallConfig(), Heads(), 1);
+  std::set<std::string> names;
+  for (const auto& [name, t] : model.NamedParameters()) names.insert(name);
+  for (const char* n : {"image.stem.depthwise", "symbols.words.embedding", "class.vision.weight", "task_token.copy",
+                        "encoder.moe.moe.router.weight", "decoder.conv.step1.pointwise", "mixer.attention.attention.wq"}) {
+    EXPECT_TRUE(names.count(n)) << n;
+  }
+}
+
+TEST(MultiModelTest, ClassifiesImages) {
+  MultiModel model(SmallConfig(), Heads(), 1);
+  std::mt19937 rng(1);
+  Batch batch;
+  batch.images = onemodel::testing::RandomTensor(rng, {3, 28, 28}, 0.f, 1.f);
+  batch.targets = Tensor::FromIndices({1, 7, 0}, {3, 1});
+  const ForwardResult r = model.Forward(0, batch, RunContext{true, 1});
+  EXPECT_EQ(r.logits.shape(), (Shape{3, 10}));
+  EXPECT_EQ(r.target_tokens, 3);
+  EXPECT_EQ(r.aux.routing.size(), 2u);  // encoder and decoder MoE
+  EXPECT_EQ(model.Classify(0, batch).size(), 3u);
+}
+
+TEST(MultiModelTest, TeacherForcedLogitsDoNotSeeLaterTargets) {
+  MultiModel model(SmallConfig(), Heads(), 2);
+  std::mt19937 rng(2);
+  Batch batch = SymbolBatch(rng, 2, 6);
+  const std::vector<float> before = model.Forward(1, batch, RunContext{}).logits.ToVector();
+  std::vector<int64_t> changed = batch.targets.ToIndices();
+  changed[3] = changed[3] == 4 ? 5 : 4;  // example 0, position 3
+  batch.targets = Tensor::FromIndices(changed, {2, 6});
+  const std::vector<float> after = model.Forward(1, batch, RunContext{}).logits.ToVector();
+  const int64_t v = 12;
+  for (int64_t p = 0; p < 6; ++p) {
+    float diff = 0;
+    for (int64_t j = 0; j < v; ++j) diff = std::max(diff, std::abs(before[p * v + j] - after[p * v + j]));
+    if (p <= 3) EXPECT_LT(diff, 1e-5) << "position " << p << " saw a later target";
+    else EXPECT_GT(diff, 1e-6) << "position " << p << " should see target 3";
+  }
+}
+
+TEST(MultiModelTest, StepwiseGreedyDecodingMatchesTheFullPass) {
+  MultiModel model(SmallConfig(), Heads(), 3);
+  std::mt19937 rng(3);
+  Batch batch = SymbolBatch(rng, 3, 5);
+  DecodeOptions o;
+  o.max_length = 6;
+  const std::vector<std::vector<int>> out = model.Generate(1, batch, o);
+  for (size_t e = 0; e < out.size(); ++e) {
+    // Feeding the decoded tokens back as targets, every position's argmax must be the decoded token.
+    std::vector<int64_t> ids(out[e].begin(), out[e].end());
+    if (static_cast<int>(ids.size()) < o.max_length) ids.push_back(2);
+    Batch one;
+    one.input_ids = ops::Slice(batch.input_ids, e, e + 1);
+    one.targets = Tensor::FromIndices(ids, {1, static_cast<int64_t>(ids.size())});
+    const std::vector<int64_t> argmax = ops::TopK(model.Forward(1, one, RunContext{}).logits, 1).indices.ToIndices();
+    EXPECT_EQ(argmax, ids) << "example " << e;
+  }
+}
+
+TEST(MultiModelTest, GradientsOfModalityAndTaskParameters) {
+  MultiModel model(SmallConfig(), Heads(), 4);
+  std::mt19937 rng(4);
+  const Batch batch = SymbolBatch(rng, 2, 4);
+  NamedTensors some;
+  for (const auto& [name, t] : model.NamedParameters()) {
+    if (name == "task_token.copy" || name == "decoder.norm.gamma" || name == "mixer.attention.attention.wv") {
+      some.emplace_back(name, t);
+    }
+  }
+  ASSERT_EQ(some.size(), 3u);
+  CheckParameterGradients(some, [&] { return model.Forward(1, batch, RunContext{}).loss; }, 1e-2, 3e-2);
+}
+
+TEST(MultiModelTest, LearnsToCopy) {
+  MultiModel model(SmallConfig(), Heads(), 5);
+  Adam adam(model.NamedParameters(), AdamOptions{});
+  std::mt19937 rng(5);
+  float first = 0, last = 0;
+  for (int step = 1; step <= 150; ++step) {
+    const Batch batch = SymbolBatch(rng, 16, 5);
+    const ForwardResult r = model.Forward(1, batch, RunContext{true, static_cast<uint32_t>(step)});
+    adam.ZeroGrad();
+    ops::Add(r.loss, r.aux_loss).Backward();
+    adam.Step(3e-3f);
+    (step == 1 ? first : last) = r.loss.item();
+  }
+  EXPECT_LT(last, 0.5f * first) << "first " << first << " last " << last;
+}
+
+}  // namespace
+}  // namespace onemodel::model

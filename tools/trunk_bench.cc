@@ -1,0 +1,138 @@
+// Training throughput of the default model (configs/default.pbtxt's `model`): one image-classification step
+// and one translation step (forward, backward, clipping, Adam), timed as a pair, on synthetic batches of the
+// default job's shapes (64 images -> 16 patch tokens + 1 decoder position; 64 sentence pairs of 16 -> 16
+// subwords, vocabulary 4000). The same pair in PyTorch (tools/bench/trunk_torch.py, a re-implementation of
+// the same trunk; interpreter in $ONEMODEL_TORCH_PYTHON, see tools/bench/setup_torch.sh) runs in the same
+// process tree with the same threads. Last line: BENCH trunk ratio=<ours / torch tokens per second>.
+//   bazel run -c opt //tools:trunk_bench
+#include <omp.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "configs/config.h"
+#include "core/ops/ops.h"
+#include "core/optim.h"
+#include "core/rng.h"
+#include "model/multimodel.h"
+#include "model/trunk.h"
+
+namespace onemodel {
+namespace {
+
+constexpr int64_t kBatch = 64, kSourceLength = 16, kTargetLength = 16, kVocab = 4000, kImageTokens = 16;
+
+struct TorchResult {
+  bool ok = false;
+  double tokens_per_second = 0, image_ms = 0, translation_ms = 0;
+  long long params = 0;
+  char version[64] = {0};
+};
+
+TorchResult RunTorch(const config::TrunkConfig& m, int threads) {
+  TorchResult r;
+  const char* python = std::getenv("ONEMODEL_TORCH_PYTHON");
+  if (python == nullptr) return r;
+  const auto& moe = m.encoder_moe();
+  const std::string command = absl::StrCat(
+      python, " tools/bench/trunk_torch.py --threads ", threads, " --dim ", m.dim(), " --heads ", m.heads(),
+      " --conv_steps ", m.conv_steps(), " --image_channels ", m.image_channels(), " --experts ", moe.num_experts(),
+      " --hidden ", moe.hidden(), " --top_k ", moe.router().top_k(), " --capacity_factor ",
+      moe.router().capacity_factor_train(), " --vocab ", kVocab, " --batch ", kBatch, " --src_len ", kSourceLength,
+      " --tgt_len ", kTargetLength);
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return r;
+  char line[1024];
+  while (std::fgets(line, sizeof(line), pipe) != nullptr) {
+    double pair_ms = 0;
+    if (std::sscanf(line,
+                    "TORCH trunk tokens_per_second=%lf ms_per_step_pair=%lf image_ms=%lf translation_ms=%lf "
+                    "params=%lld torch=%63s",
+                    &r.tokens_per_second, &pair_ms, &r.image_ms, &r.translation_ms, &r.params, r.version) == 6) {
+      r.ok = true;
+    }
+  }
+  pclose(pipe);
+  return r;
+}
+
+template <typename Fn>
+double MedianMs(Fn&& fn, int warmup, int runs) {
+  for (int i = 0; i < warmup; ++i) fn();
+  std::vector<double> ms;
+  for (int i = 0; i < runs; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    fn();
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2];
+}
+
+int Run() {
+  absl::StatusOr<config::Experiment> experiment = LoadExperiment("configs/default.pbtxt");
+  CHECK(experiment.ok()) << experiment.status();
+  if (experiment->threads() > 0) omp_set_num_threads(experiment->threads());
+  const config::TrunkConfig& m = experiment->model();
+  CHECK(model::ValidateTrunkConfig(m).ok());
+  model::MultiModel net(m,
+                        {{"image", model::InputModality::kImage, model::OutputModality::kClassLabel, 10, "", 0},
+                         {"translate", model::InputModality::kSymbols, model::OutputModality::kSymbols, 0, "text", kVocab}},
+                        1);
+  AdamOptions adam_options;
+  adam_options.beta2 = 0.98f;
+  Adam adam(net.NamedParameters(), adam_options);
+
+  model::Batch images;
+  images.images = RandomUniform({kBatch, 28, 28}, RngKey{5});
+  std::vector<int64_t> labels(kBatch), source(kBatch * kSourceLength), target(kBatch * kTargetLength);
+  for (int64_t i = 0; i < kBatch; ++i) labels[i] = i % 10;
+  for (size_t i = 0; i < source.size(); ++i) source[i] = 3 + static_cast<int64_t>(UniformAt(RngKey{6}, i) * (kVocab - 3));
+  for (size_t i = 0; i < target.size(); ++i) target[i] = 3 + static_cast<int64_t>(UniformAt(RngKey{7}, i) * (kVocab - 3));
+  images.targets = Tensor::FromIndices(labels, {kBatch, 1});
+  model::Batch text;
+  text.input_ids = Tensor::FromIndices(source, {kBatch, kSourceLength});
+  text.targets = Tensor::FromIndices(target, {kBatch, kTargetLength});
+
+  uint32_t step = 0;
+  auto train_step = [&](int task, const model::Batch& batch) {
+    const model::ForwardResult r = net.Forward(task, batch, model::RunContext{true, ++step});
+    ops::Add(r.loss, r.aux_loss).Backward();
+    ClipGradNorm(net.Parameters(), 1.f);
+    adam.Step(1e-4f);
+    adam.ZeroGrad();
+  };
+  const double image_ms = MedianMs([&] { train_step(0, images); }, 2, 7);
+  const double text_ms = MedianMs([&] { train_step(1, text); }, 2, 7);
+  const double tokens = kBatch * (kImageTokens + 1) + kBatch * (kSourceLength + kTargetLength);
+  const double ours = tokens / ((image_ms + text_ms) * 1e-3);
+  std::printf("onemodel: %lld parameters, %d threads; image step %.1f ms, translation step %.1f ms; "
+              "%.0f tokens/s\n",
+              static_cast<long long>(net.NumParameters()), omp_get_max_threads(), image_ms, text_ms, ours);
+  const TorchResult torch = RunTorch(m, omp_get_max_threads());
+  if (!torch.ok) {
+    std::printf("PyTorch reference: skipped (set ONEMODEL_TORCH_PYTHON; tools/bench/setup_torch.sh makes one)\n");
+    std::printf("BENCH trunk tokens_per_second=%.0f ratio=skipped\n", ours);
+    return 0;
+  }
+  std::printf("PyTorch %s: %lld parameters; image step %.1f ms, translation step %.1f ms; %.0f tokens/s\n",
+              torch.version, torch.params, torch.image_ms, torch.translation_ms, torch.tokens_per_second);
+  std::printf("BENCH trunk tokens_per_second=%.0f torch_tokens_per_second=%.0f ratio=%.3f\n", ours,
+              torch.tokens_per_second, ours / torch.tokens_per_second);
+  return 0;
+}
+
+}  // namespace
+}  // namespace onemodel
+
+int main() {
+  if (const char* workspace = std::getenv("BUILD_WORKSPACE_DIRECTORY"); workspace != nullptr) {
+    CHECK_EQ(::chdir(workspace), 0) << workspace;
+  }
+  return onemodel::Run();
+}

@@ -1,0 +1,62 @@
+#include "train/session.h"
+
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "model/trunk.h"
+
+namespace onemodel {
+
+int Session::TaskIndex(const std::string& name) const {
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    if (tasks[i]->Head().task == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+absl::StatusOr<Session> BuildSession(const config::Experiment& config) {
+  if (config.tasks().empty()) return absl::InvalidArgumentError("config field tasks: at least one task is needed");
+  absl::Status s = model::ValidateTrunkConfig(config.model());
+  if (!s.ok()) return s;
+  Session session;
+  session.config = config;
+  std::set<std::string> names;
+  std::vector<model::TaskHead> heads;
+  for (int i = 0; i < config.tasks_size(); ++i) {
+    const config::TaskConfig& t = config.tasks(i);
+    const std::string field = absl::StrCat("tasks[", i, "]");
+    if (!names.insert(t.name()).second) {
+      return absl::InvalidArgumentError(absl::StrCat("config field ", field, ".name: task '", t.name(), "' twice"));
+    }
+    if (t.batch_size() < 1) return absl::InvalidArgumentError(absl::StrCat("config field ", field, ".batch_size must be >= 1"));
+    if (t.eval_examples() < 0) {
+      return absl::InvalidArgumentError(absl::StrCat("config field ", field, ".eval_examples must be >= 0"));
+    }
+    absl::StatusOr<std::unique_ptr<tasks::Task>> task =
+        tasks::TaskRegistry::Create(tasks::TaskContext{t, field, config.seed(), static_cast<uint16_t>(i + 1)});
+    if (!task.ok()) return task.status();
+    heads.push_back((*task)->Head());
+    session.tasks.push_back(*std::move(task));
+  }
+  session.model = std::make_unique<model::MultiModel>(config.model(), heads, config.seed());
+  return session;
+}
+
+std::vector<std::pair<std::string, int64_t>> ParametersByPart(const NamedTensors& params) {
+  std::vector<std::pair<std::string, int64_t>> parts;
+  for (const auto& [name, t] : params) {
+    // Two components for modality nets and task tokens ("symbols.translation"), one for the trunk parts.
+    std::string part = name.substr(0, name.find('.'));
+    if (part == "symbols" || part == "class" || part == "task_token") {
+      const size_t second = name.find('.', part.size() + 1);
+      part = name.substr(0, second);
+    }
+    auto it = std::find_if(parts.begin(), parts.end(), [&](const auto& p) { return p.first == part; });
+    if (it == parts.end()) it = parts.insert(parts.end(), {part, 0});
+    it->second += t.numel();
+  }
+  return parts;
+}
+
+}  // namespace onemodel

@@ -1,0 +1,269 @@
+#include "train/trainer.h"
+
+#include <omp.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "core/autograd.h"
+#include "core/ops/ops.h"
+#include "train/checkpoint.h"
+#include "train/metrics_writer.h"
+#include "train/optimizer_config.h"
+#include "train/sampler.h"
+#include "train/session.h"
+
+namespace onemodel {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); }
+
+std::string Duration(double seconds) {
+  const int64_t s = static_cast<int64_t>(std::max(0.0, seconds));
+  return s >= 60 ? absl::StrCat(s / 60, "m", s % 60 < 10 ? "0" : "", s % 60, "s") : absl::StrCat(s, "s");
+}
+
+absl::Status CheckTrainConfig(const config::TrainConfig& t) {
+  auto bad = [](const std::string& field, const std::string& why) {
+    return absl::InvalidArgumentError(absl::StrCat("config field train.", field, " ", why));
+  };
+  if (t.max_steps() < 1) return bad("max_steps", "must be >= 1 (the trainer counts steps)");
+  if (t.grad_accum_steps() < 1) return bad("grad_accum_steps", "must be >= 1");
+  if (t.log_every() < 1) return bad("log_every", "must be >= 1");
+  if (t.eval_every() < 0) return bad("eval_every", "must be >= 0");
+  if (t.checkpoint_every() < 0) return bad("checkpoint_every", "must be >= 0");
+  if (t.keep_checkpoints() < 1) return bad("keep_checkpoints", "must be >= 1");
+  return absl::OkStatus();
+}
+
+// Averages of one progress interval.
+struct Interval {
+  std::vector<double> loss_sum, micro_batches;
+  double aux_sum = 0, positions = 0;
+  int64_t steps = 0;
+  std::vector<std::vector<double>> load;  // per MoE position: summed per-expert load fractions
+  std::vector<double> drop, cv, samples;
+  Clock::time_point start = Clock::now();
+
+  explicit Interval(size_t tasks) : loss_sum(tasks), micro_batches(tasks) {}
+  void AddRouting(const std::vector<moe::RoutingStats>& routing) {
+    if (load.size() < routing.size()) {
+      load.resize(routing.size());
+      drop.resize(routing.size());
+      cv.resize(routing.size());
+      samples.resize(routing.size());
+    }
+    for (size_t i = 0; i < routing.size(); ++i) {
+      if (load[i].size() < routing[i].load.size()) load[i].resize(routing[i].load.size());
+      for (size_t e = 0; e < routing[i].load.size(); ++e) load[i][e] += routing[i].load[e];
+      drop[i] += routing[i].drop_rate;
+      cv[i] += routing[i].load_cv;
+      samples[i] += 1;
+    }
+  }
+};
+
+const char* MoePositionName(size_t i) { return i == 0 ? "encoder" : i == 1 ? "decoder" : "moe"; }
+
+std::string LoadList(const std::vector<double>& load, double samples) {
+  std::vector<std::string> parts;
+  for (double l : load) parts.push_back(absl::StrCat(std::round(1000 * l / samples) / 1000));
+  return absl::StrJoin(parts, ",");
+}
+
+absl::StatusOr<std::map<std::string, std::map<std::string, double>>> EvaluateAll(const Session& session, int64_t step,
+                                                                                 MetricsWriter* writer, bool print) {
+  std::map<std::string, std::map<std::string, double>> out;
+  std::map<std::string, double> scalars;
+  for (size_t i = 0; i < session.tasks.size(); ++i) {
+    const auto start = Clock::now();
+    const tasks::Task& task = *session.tasks[i];
+    const std::string name = task.Head().task;
+    const tasks::EvalResult r = task.Evaluate(*session.model, static_cast<int>(i), session.config.tasks(i).eval_examples());
+    std::vector<std::string> parts;
+    for (const auto& [metric, value] : r.metrics) {
+      out[name][metric] = value;
+      scalars[absl::StrCat("eval/", name, "/", metric)] = value;
+      parts.push_back(absl::StrFormat("%s %.4f", metric, value));
+    }
+    if (print) {
+      std::printf("eval  step %lld  %s: %s  (%lld examples, %.1fs)\n", static_cast<long long>(step), name.c_str(),
+                  absl::StrJoin(parts, "  ").c_str(), static_cast<long long>(r.examples), Seconds(start));
+      for (const std::string& s : r.samples) std::printf("      %s\n", s.c_str());
+      std::fflush(stdout);
+    }
+  }
+  absl::Status s = writer->Write(step, scalars);
+  if (!s.ok()) return s;
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<TrainResult> Train(const config::Experiment& config, const TrainOptions& options) {
+  const auto start = Clock::now();
+  absl::Status s = CheckTrainConfig(config.train());
+  if (!s.ok()) return s;
+  if (config.threads() < 0) return absl::InvalidArgumentError("config field threads must be >= 0 (0: all cores)");
+  if (config.threads() > 0) omp_set_num_threads(config.threads());
+  const config::TrainConfig& tc = config.train();
+
+  absl::StatusOr<Session> built = BuildSession(config);
+  if (!built.ok()) return built.status();
+  Session& session = *built;
+  model::MultiModel& model = *session.model;
+  const size_t num_tasks = session.tasks.size();
+  std::vector<int64_t> sizes;
+  for (const auto& t : session.tasks) sizes.push_back(t->TrainExamples());
+  absl::StatusOr<TaskSampler> sampler = TaskSampler::Make(config.sampler(), config.tasks(), sizes, config.seed());
+  if (!sampler.ok()) return sampler.status();
+  absl::StatusOr<std::unique_ptr<Optimizer>> optimizer = MakeOptimizer(config.optimizer(), model.NamedParameters());
+  if (!optimizer.ok()) return optimizer.status();
+  absl::StatusOr<LrSchedule> schedule = MakeSchedule(config.optimizer(), config.schedule(), tc.max_steps());
+  if (!schedule.ok()) return schedule.status();
+
+  // Resume from the run directory's latest checkpoint, if any.
+  std::vector<int64_t> positions(num_tasks, 0);
+  int64_t step = 0;
+  if (absl::StatusOr<std::string> latest = LatestCheckpoint(options.run_dir); latest.ok()) {
+    absl::StatusOr<CheckpointContents> ckpt = LoadCheckpoint(*latest);
+    if (!ckpt.ok()) return ckpt.status();
+    s = RestoreTensors(*ckpt, "params", model.NamedParameters(), *latest);
+    if (!s.ok()) return s;
+    s = RestoreTensors(*ckpt, "optimizer", (*optimizer)->State(), *latest);
+    if (!s.ok()) return s;
+    for (size_t i = 0; i < num_tasks; ++i) {
+      const std::string key = absl::StrCat("position/", session.tasks[i]->Head().task);
+      const auto it = ckpt->values.find(key);
+      if (it == ckpt->values.end() || !absl::SimpleAtoi(it->second, &positions[i])) {
+        return absl::InvalidArgumentError(absl::StrCat(*latest, ": no data position '", key,
+                                                       "': the checkpoint was trained on other tasks"));
+      }
+    }
+    step = ckpt->step;
+    if (options.print) std::printf("resuming from %s (step %lld)\n", latest->c_str(), static_cast<long long>(step));
+  }
+  absl::StatusOr<MetricsWriter> writer = MetricsWriter::Open(options.run_dir);
+  if (!writer.ok()) return writer.status();
+
+  if (options.print) {
+    std::printf("model: %lld parameters (", static_cast<long long>(model.NumParameters()));
+    std::vector<std::string> parts;
+    for (const auto& [part, n] : ParametersByPart(model.NamedParameters())) parts.push_back(absl::StrCat(part, " ", n));
+    std::printf("%s), %d threads\n", absl::StrJoin(parts, ", ").c_str(), omp_get_max_threads());
+    for (size_t i = 0; i < num_tasks; ++i) {
+      std::printf("task %s: %lld training examples, sampled with p=%.3f\n", session.tasks[i]->Head().task.c_str(),
+                  static_cast<long long>(sizes[i]), sampler->probabilities()[i]);
+    }
+    std::fflush(stdout);
+  }
+
+  TrainResult result;
+  result.first_step = step + 1;
+  const int64_t last = options.stop_after > 0 ? std::min(options.stop_after, tc.max_steps()) : tc.max_steps();
+  Interval interval(num_tasks);
+  std::vector<std::string> latest_load(2);
+  auto save = [&](int64_t at) -> absl::Status {
+    CheckpointContents c;
+    c.step = at;
+    c.config = config;
+    c.groups["params"] = model.NamedParameters();
+    c.groups["optimizer"] = (*optimizer)->State();
+    for (size_t i = 0; i < num_tasks; ++i) {
+      c.values[absl::StrCat("position/", session.tasks[i]->Head().task)] = absl::StrCat(positions[i]);
+    }
+    c.values["world_size"] = "1";
+    for (size_t i = 0; i < latest_load.size(); ++i) {
+      if (!latest_load[i].empty()) c.values[absl::StrCat("expert_load/", MoePositionName(i))] = latest_load[i];
+    }
+    return SaveCheckpoint(options.run_dir, c, tc.keep_checkpoints());
+  };
+
+  while (step < last) {
+    ++step;
+    double step_loss = 0;
+    for (int micro = 0; micro < tc.grad_accum_steps(); ++micro) {
+      const int task = sampler->Pick(step, micro);
+      const model::Batch batch = session.tasks[task]->TrainBatch(positions[task]++);
+      const model::ForwardResult r = model.Forward(task, batch, model::RunContext{true, static_cast<uint32_t>(step)});
+      const Tensor total = ops::Scale(ops::Add(r.loss, r.aux_loss), 1.f / tc.grad_accum_steps());
+      total.Backward();
+      const double loss = r.loss.item();
+      if (!std::isfinite(loss)) {
+        return absl::InternalError(absl::StrCat("step ", step, ": the loss of task ", session.tasks[task]->Head().task,
+                                                " is ", loss, " (try a lower optimizer.lr or optimizer.clip_norm)"));
+      }
+      step_loss += (loss + r.aux_loss.item()) / tc.grad_accum_steps();
+      interval.loss_sum[task] += loss;
+      interval.micro_batches[task] += 1;
+      interval.aux_sum += r.aux_loss.item();
+      interval.positions += static_cast<double>(r.positions);
+      interval.AddRouting(r.aux.routing);
+    }
+    if (config.optimizer().clip_norm() > 0) ClipGradNorm(model.Parameters(), config.optimizer().clip_norm());
+    const float lr = schedule->At(step);
+    (*optimizer)->Step(lr);
+    (*optimizer)->ZeroGrad();
+    result.losses.push_back(step_loss);
+    ++interval.steps;
+
+    if (step % tc.log_every() == 0 || step == last) {
+      const double elapsed = Seconds(interval.start);
+      const double tokens_per_second = interval.positions / elapsed;
+      std::map<std::string, double> scalars = {{"lr", lr}, {"tokens_per_second", tokens_per_second}};
+      std::string line = absl::StrCat("step ", step, "/", tc.max_steps(), " |");
+      for (size_t i = 0; i < num_tasks; ++i) {
+        if (interval.micro_batches[i] == 0) continue;
+        const double mean = interval.loss_sum[i] / interval.micro_batches[i];
+        const std::string& name = session.tasks[i]->Head().task;
+        absl::StrAppendFormat(&line, " %s %.3f", name, mean);
+        scalars[absl::StrCat("loss/", name)] = mean;
+      }
+      const double micro = interval.steps * tc.grad_accum_steps();
+      absl::StrAppendFormat(&line, " | aux %.4f | %.0f tok/s | lr %.2e | ETA %s |", interval.aux_sum / micro,
+                            tokens_per_second, lr, Duration(elapsed / interval.steps * (tc.max_steps() - step)));
+      scalars["loss/aux"] = interval.aux_sum / micro;
+      for (size_t i = 0; i < interval.load.size(); ++i) {
+        const double n = interval.samples[i];
+        double max_load = 0;
+        for (double l : interval.load[i]) max_load = std::max(max_load, l / n);
+        const char* where = MoePositionName(i);
+        absl::StrAppendFormat(&line, " %s experts cv %.2f max %.2f drop %.1f%%", where, interval.cv[i] / n, max_load,
+                              100 * interval.drop[i] / n);
+        scalars[absl::StrCat("moe/", where, "/load_cv")] = interval.cv[i] / n;
+        scalars[absl::StrCat("moe/", where, "/drop_rate")] = interval.drop[i] / n;
+        if (i < latest_load.size()) latest_load[i] = LoadList(interval.load[i], n);
+      }
+      if (options.print) {
+        std::printf("%s\n", line.c_str());
+        std::fflush(stdout);
+      }
+      s = writer->Write(step, scalars);
+      if (!s.ok()) return s;
+      interval = Interval(num_tasks);
+    }
+    const bool at_end = step == tc.max_steps();
+    if (tc.eval_every() > 0 && (step % tc.eval_every() == 0 || at_end)) {
+      absl::StatusOr<std::map<std::string, std::map<std::string, double>>> eval =
+          EvaluateAll(session, step, &*writer, options.print);
+      if (!eval.ok()) return eval.status();
+      result.final_eval = *std::move(eval);
+    }
+    if ((tc.checkpoint_every() > 0 && step % tc.checkpoint_every() == 0) || step == last) {
+      s = save(step);
+      if (!s.ok()) return s;
+    }
+  }
+  result.last_step = step;
+  result.seconds = Seconds(start);
+  return result;
+}
+
+}  // namespace onemodel

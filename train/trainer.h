@@ -1,0 +1,38 @@
+// The multi-task trainer: each step draws one task per micro-batch (TaskSampler), sums the micro-batches'
+// gradients (task loss + MoE auxiliary losses), clips, and takes one optimizer step on the scheduled learning
+// rate. Every `log_every` steps a progress line (loss per task, tokens/s, ETA, expert load) and a metrics record;
+// every `eval_every` steps an evaluation of each task; checkpoints every `checkpoint_every` steps and at the end.
+// A run directory that holds a checkpoint is resumed from it, bit-exactly: batches, task draws, dropout and
+// routing noise are functions of the step, and the checkpoint stores parameters, optimizer state and each
+// task's data position.
+#ifndef ONEMODEL_TRAIN_TRAINER_H_
+#define ONEMODEL_TRAIN_TRAINER_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "configs/experiment.pb.h"
+
+namespace onemodel {
+
+struct TrainResult {
+  int64_t first_step = 0;                // 1, or the step after the checkpoint it resumed from
+  int64_t last_step = 0;
+  std::vector<double> losses;            // the total loss of every step run here, in order
+  std::map<std::string, std::map<std::string, double>> final_eval;  // task -> metric -> value
+  double seconds = 0;
+};
+
+struct TrainOptions {
+  std::string run_dir;       // checkpoints, metrics.jsonl, TensorBoard events
+  bool print = true;         // progress lines on stdout
+  int64_t stop_after = 0;    // stop (with a checkpoint) after this step, as if interrupted; 0: run to max_steps
+};
+
+absl::StatusOr<TrainResult> Train(const config::Experiment& config, const TrainOptions& options);
+
+}  // namespace onemodel
+
+#endif  // ONEMODEL_TRAIN_TRAINER_H_
