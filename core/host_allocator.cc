@@ -10,8 +10,10 @@ namespace onemodel {
 namespace {
 
 constexpr size_t kAlignment = 64;
-constexpr size_t kCacheFrom = 1 << 20;         // blocks of at least 1 MiB are cached
-constexpr size_t kPageRound = 1 << 16;         // ... with sizes rounded up to 64 KiB
+constexpr size_t kCacheFrom = 1 << 16;         // blocks of at least 64 KiB are cached
+constexpr size_t kSmallRound = 1 << 12;        // ... with sizes rounded up to 4 KiB below 1 MiB
+constexpr size_t kLargeFrom = 1 << 20;
+constexpr size_t kPageRound = 1 << 16;         // ... and to 64 KiB above
 constexpr size_t kMaxCachedBytes = size_t{2} << 30;  // never hold more than 2 GiB idle
 
 struct Cache {
@@ -27,7 +29,8 @@ Cache& GetCache() {
 
 size_t Rounded(size_t bytes) {
   if (bytes < kCacheFrom) return ((bytes + kAlignment - 1) / kAlignment) * kAlignment;
-  return ((bytes + kPageRound - 1) / kPageRound) * kPageRound;
+  const size_t round = bytes < kLargeFrom ? kSmallRound : kPageRound;
+  return ((bytes + round - 1) / round) * round;
 }
 
 void* SystemAlloc(size_t rounded) {

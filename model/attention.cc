@@ -1,6 +1,8 @@
 #include "model/attention.h"
 
 #include <cmath>
+#include <map>
+#include <mutex>
 #include <vector>
 
 #include "core/ops/ops.h"
@@ -54,6 +56,12 @@ Tensor MultiHeadAttention(const Tensor& query, const Tensor& memory, const Tenso
 }
 
 Tensor TimingSignal(int64_t length, int64_t dim) {
+  // Every forward pass and decoding step asks for these: computed once per (length, dim).
+  static std::mutex mu;
+  static std::map<std::pair<int64_t, int64_t>, Tensor> cache;
+  std::lock_guard<std::mutex> lock(mu);
+  Tensor& cached = cache[{length, dim}];
+  if (cached.defined()) return cached;
   const int64_t half = dim / 2;
   std::vector<float> s(length * dim, 0.f);
   const double log_increment = half > 1 ? std::log(1e4) / (half - 1) : 0.0;
@@ -64,7 +72,8 @@ Tensor TimingSignal(int64_t length, int64_t dim) {
       s[t * dim + half + i] = static_cast<float>(std::cos(angle));
     }
   }
-  return Tensor::FromVector(s, {length, dim});
+  cached = Tensor::FromVector(s, {length, dim});
+  return cached;
 }
 
 Attention::Attention(int64_t dim, int64_t heads, uint64_t seed, uint16_t layer) : heads_(heads) {

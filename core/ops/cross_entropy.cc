@@ -1,5 +1,6 @@
 #include "core/ops/cross_entropy.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/autograd.h"
@@ -84,7 +85,7 @@ Tensor CrossEntropy(const Tensor& logits, const Tensor& targets, float label_smo
   Tensor out = Tensor::Scalar(static_cast<float>(total) * scale);
   return Record(out, "CrossEntropy", {logits},
                 [targets, log_probs, label_smoothing, ignore_index, scale, rows, v](const Tensor& g, const Tensor&) {
-                  Tensor gx = Tensor::Zeros(log_probs.shape());
+                  Tensor gx = Tensor::Empty(log_probs.shape());
                   const float upstream = g.item() * scale;
                   const int64_t* pt = targets.data<int64_t>();
                   const float* plp = log_probs.data<float>();
@@ -93,8 +94,14 @@ Tensor CrossEntropy(const Tensor& logits, const Tensor& targets, float label_smo
                   // d loss / d logits = softmax - target distribution.
 #pragma omp parallel for if (rows * v > (1 << 14))
                   for (int64_t r = 0; r < rows; ++r) {
-                    if (pt[r] == ignore_index) continue;
-                    for (int64_t j = 0; j < v; ++j) pgx[r * v + j] = upstream * (ExpF(plp[r * v + j]) - uniform);
+                    float* row = pgx + r * v;
+                    if (pt[r] == ignore_index) {
+                      std::fill(row, row + v, 0.f);
+                      continue;
+                    }
+                    const float* lp = plp + r * v;
+#pragma omp simd
+                    for (int64_t j = 0; j < v; ++j) row[j] = upstream * (ExpF(lp[j]) - uniform);
                     pgx[r * v + pt[r]] -= upstream * (1.f - label_smoothing);
                   }
                   return std::vector<Tensor>{gx};

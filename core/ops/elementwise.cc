@@ -103,6 +103,14 @@ Tensor Broadcast(const char* op, const Tensor& a, const Tensor& b, F f, BinaryKi
   if (OnCuda(a)) return BroadcastCuda(op, kind, a, b);
   const float* pa = a.data<float>();
   const float* pb = b.data<float>();
+  if (a.shape() == b.shape()) {  // the common case (residual connections): one flat loop over both threads
+    Tensor out = Tensor::Empty(a.shape());
+    float* po = out.data<float>();
+    const int64_t n = a.numel();
+#pragma omp parallel for simd if (n > kParallelGrain)
+    for (int64_t i = 0; i < n; ++i) po[i] = f(pa[i], pb[i]);
+    return out;
+  }
   const int64_t rows_b = PerRowCount(b.shape(), a.shape()), rows_a = PerRowCount(a.shape(), b.shape());
   if (rows_a > 0 || rows_b > 0) {
     const bool b_per_row = rows_b > 0;
@@ -207,12 +215,22 @@ Tensor SumToShape(const Tensor& x, const Shape& shape) {
   const int64_t outer = inner == 0 ? 0 : x.numel() / inner;
   Tensor out = Tensor::Zeros(shape);
   float* po = out.data<float>();
-  // Parallel over the kept elements, serial over the summed rows: deterministic and race-free.
+  // Rows summed in a fixed number of contiguous chunks (row-wise, vectorized), then the chunk sums in order:
+  // deterministic for any thread count, and cache-friendly for a bias gradient over many rows.
+  constexpr int64_t kChunks = 16;
+  const int64_t chunks = std::min(kChunks, std::max<int64_t>(outer, 1));
+  std::vector<float> partial(chunks * inner, 0.f);
 #pragma omp parallel for if (x.numel() > kParallelGrain)
-  for (int64_t i = 0; i < inner; ++i) {
-    float acc = 0.f;
-    for (int64_t o = 0; o < outer; ++o) acc += px[o * inner + i];
-    po[i] = acc;
+  for (int64_t c = 0; c < chunks; ++c) {
+    float* acc = partial.data() + c * inner;
+    for (int64_t o = c * outer / chunks; o < (c + 1) * outer / chunks; ++o) {
+      const float* row = px + o * inner;
+#pragma omp simd
+      for (int64_t i = 0; i < inner; ++i) acc[i] += row[i];
+    }
+  }
+  for (int64_t c = 0; c < chunks; ++c) {
+    for (int64_t i = 0; i < inner; ++i) po[i] += partial[c * inner + i];
   }
   return out;
 }

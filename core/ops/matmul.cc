@@ -108,8 +108,12 @@ Tensor BatchedMatMul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_
   const float* pa = F32(a);
   const float* pb = F32(b);
   float* po = F32(out);
+  // Attention's per-head products are many small GEMMs: on the CPU they run in parallel, one thread each
+  // (OpenBLAS runs single-threaded inside a parallel region), instead of threading every tiny GEMM.
+  const Device device = a.device();
+#pragma omp parallel for if (d.batch > 1 && device.is_cpu())
   for (int64_t i = 0; i < d.batch; ++i) {
-    GemmOn(a.device(), trans_a, trans_b, d.m, d.n, d.k, 1.f, pa + i * d.m * d.k, pb + i * d.k * d.n, 0.f,
+    GemmOn(device, trans_a, trans_b, d.m, d.n, d.k, 1.f, pa + i * d.m * d.k, pb + i * d.k * d.n, 0.f,
            po + i * d.m * d.n);
   }
   return Record(out, "BatchedMatMul", {a, b}, [a, b, trans_a, trans_b](const Tensor& g, const Tensor&) {
