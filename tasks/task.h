@@ -42,7 +42,9 @@ struct TaskContext {
   const config::TaskConfig& config;
   std::string field;
   uint64_t seed = 1;
-  uint16_t stream = 0;  // the task's own random stream id (its index in the config)
+  // The task's own random stream id, from its name: a task reads the same batches in any experiment
+  // (alone or with others), which is what a fair single-task vs multi-task comparison needs.
+  uint16_t stream = 0;
 };
 
 using TaskFactory = std::function<absl::StatusOr<std::unique_ptr<Task>>(const TaskContext&)>;

@@ -8,6 +8,18 @@
 
 namespace onemodel {
 
+namespace {
+
+// 16 bits of FNV-1a of the name; 0 is left to nobody (stream 0 is the trainer's own).
+uint16_t TaskStream(const std::string& name) {
+  uint32_t h = 2166136261u;
+  for (unsigned char c : name) h = (h ^ c) * 16777619u;
+  const auto stream = static_cast<uint16_t>(h ^ (h >> 16));
+  return stream == 0 ? 1 : stream;
+}
+
+}  // namespace
+
 int Session::TaskIndex(const std::string& name) const {
   for (size_t i = 0; i < tasks.size(); ++i) {
     if (tasks[i]->Head().task == name) return static_cast<int>(i);
@@ -34,7 +46,7 @@ absl::StatusOr<Session> BuildSession(const config::Experiment& config) {
       return absl::InvalidArgumentError(absl::StrCat("config field ", field, ".eval_examples must be >= 0"));
     }
     absl::StatusOr<std::unique_ptr<tasks::Task>> task =
-        tasks::TaskRegistry::Create(tasks::TaskContext{t, field, config.seed(), static_cast<uint16_t>(i + 1)});
+        tasks::TaskRegistry::Create(tasks::TaskContext{t, field, config.seed(), TaskStream(t.name())});
     if (!task.ok()) return task.status();
     heads.push_back((*task)->Head());
     session.tasks.push_back(*std::move(task));
