@@ -1,0 +1,95 @@
+#include "distributed/collectives.h"
+
+#include <cstring>
+#include <numeric>
+
+#include "core/autograd.h"
+#include "glog/logging.h"
+
+namespace onemodel::distributed {
+namespace {
+
+// The exchange itself: rows per rank in, rows per rank out (counts in rows, `width` floats per row).
+Tensor Exchange(Communicator& comm, const Tensor& rows, const std::vector<int64_t>& send_counts,
+                const std::vector<int64_t>& recv_counts) {
+  Shape shape = rows.shape();
+  const int64_t width = rows.dim(0) > 0 ? rows.numel() / rows.dim(0) : NumElements({shape.begin() + 1, shape.end()});
+  shape[0] = std::accumulate(recv_counts.begin(), recv_counts.end(), int64_t{0});
+  Tensor out = Tensor::Empty(shape);
+  std::vector<int64_t> send_floats, recv_floats;
+  for (int64_t c : send_counts) send_floats.push_back(c * width);
+  for (int64_t c : recv_counts) recv_floats.push_back(c * width);
+  const absl::Status s = comm.AllToAllV(rows.data<float>(), send_floats, out.data<float>(), recv_floats);
+  CHECK(s.ok()) << s;
+  return out;
+}
+
+}  // namespace
+
+Tensor AllToAllRows(Communicator& comm, const Tensor& rows, const std::vector<int64_t>& send_counts,
+                    std::vector<int64_t>* recv_counts_out) {
+  CHECK(rows.dtype() == DType::kF32 && rows.device().is_cpu() && rows.ndim() >= 1)
+      << "AllToAllRows: needs CPU f32 rows [N, ...], got " << ShapeToString(rows.shape());
+  CHECK_EQ(static_cast<int>(send_counts.size()), comm.size()) << "AllToAllRows: one count per rank of " << comm.name();
+  CHECK_EQ(std::accumulate(send_counts.begin(), send_counts.end(), int64_t{0}), rows.dim(0))
+      << "AllToAllRows: send counts must add up to the rows";
+  std::vector<int64_t> recv_counts(comm.size());
+  const absl::Status s = comm.AllToAll(send_counts.data(), recv_counts.data(), 1);
+  CHECK(s.ok()) << s;
+  if (recv_counts_out != nullptr) *recv_counts_out = recv_counts;
+  Tensor out = Exchange(comm, rows, send_counts, recv_counts);
+  Communicator* c = &comm;
+  return Record(out, "AllToAllRows", {rows}, [c, send_counts, recv_counts](const Tensor& g, const Tensor&) {
+    // Every row goes back where it came from: the same exchange with the counts swapped.
+    return std::vector<Tensor>{Exchange(*c, g, recv_counts, send_counts)};
+  });
+}
+
+Tensor AllReduceSum(Communicator& comm, const Tensor& x) {
+  CHECK(x.dtype() == DType::kF32 && x.device().is_cpu()) << "AllReduceSum: needs a CPU f32 tensor";
+  Tensor out = x.Clone();
+  const absl::Status s = comm.AllReduceSum(out.data<float>(), out.numel());
+  CHECK(s.ok()) << s;
+  Communicator* c = &comm;
+  return Record(out, "AllReduceSum", {x}, [c](const Tensor& g, const Tensor&) {
+    // d(sum over ranks of x_r)/d x_q reaches x_q from every rank's loss: the gradients add up over ranks.
+    Tensor gx = g.Clone();
+    const absl::Status s = c->AllReduceSum(gx.data<float>(), gx.numel());
+    CHECK(s.ok()) << s;
+    return std::vector<Tensor>{gx};
+  });
+}
+
+absl::Status AverageGradients(Communicator& comm, const NamedTensors& params, int64_t bucket_bytes) {
+  if (comm.size() == 1) return absl::OkStatus();
+  const float scale = 1.f / comm.size();
+  std::vector<float> bucket;
+  std::vector<Tensor> members;
+  auto flush = [&]() -> absl::Status {
+    if (bucket.empty()) return absl::OkStatus();
+    if (absl::Status s = comm.AllReduceSum(bucket.data(), static_cast<int64_t>(bucket.size())); !s.ok()) return s;
+    size_t at = 0;
+    for (Tensor& p : members) {
+      float* g = p.grad().data<float>();
+      for (int64_t i = 0; i < p.numel(); ++i) g[i] = bucket[at++] * scale;
+    }
+    bucket.clear();
+    members.clear();
+    return absl::OkStatus();
+  };
+  for (const auto& [name, param] : params) {
+    Tensor p = param;
+    if (!p.grad().defined()) p.AccumulateGrad(Tensor::Zeros(p.shape()));
+    const Tensor g = p.grad();
+    CHECK(g.device().is_cpu()) << "AverageGradients: " << name << " is not on the CPU (NCCL path: issue 7/6)";
+    const float* pg = g.data<float>();
+    bucket.insert(bucket.end(), pg, pg + g.numel());
+    members.push_back(p);
+    if (static_cast<int64_t>(bucket.size() * sizeof(float)) >= bucket_bytes) {
+      if (absl::Status s = flush(); !s.ok()) return s;
+    }
+  }
+  return flush();
+}
+
+}  // namespace onemodel::distributed

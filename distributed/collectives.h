@@ -1,0 +1,33 @@
+// Differentiable collectives on CPU tensors, recorded by autograd like any op: the expert-parallel token exchange
+// (all-to-all of rows; its backward is the reverse exchange) and the sum over ranks (its backward sums the
+// gradients over ranks too). A failed collective is fatal here (mid-step there is nothing sound to return to);
+// the communicator's error names the operation and the rank.
+#ifndef ONEMODEL_DISTRIBUTED_COLLECTIVES_H_
+#define ONEMODEL_DISTRIBUTED_COLLECTIVES_H_
+
+#include <vector>
+
+#include "absl/status/status.h"
+#include "core/module.h"
+#include "core/tensor.h"
+#include "distributed/communicator.h"
+
+namespace onemodel::distributed {
+
+// rows [N, ...] f32, send_counts[r] rows for rank r in contiguous blocks (rank order) -> the rows every rank sent
+// to this one, in rank order: [sum of recv_counts, ...]. The counts are exchanged first; `recv_counts` (optional)
+// gets them.
+Tensor AllToAllRows(Communicator& comm, const Tensor& rows, const std::vector<int64_t>& send_counts,
+                    std::vector<int64_t>* recv_counts = nullptr);
+
+// The element-wise sum of `x` over the ranks (same shape everywhere).
+Tensor AllReduceSum(Communicator& comm, const Tensor& x);
+
+// Data-parallel gradient sync: every parameter's gradient becomes its mean over the ranks of `comm`. Gradients are
+// packed into buckets of about `bucket_bytes` (one all-reduce each); a parameter without a gradient on this rank
+// (a task it did not sample this step) takes part with zeros, so every rank reduces the same buckets.
+absl::Status AverageGradients(Communicator& comm, const NamedTensors& params, int64_t bucket_bytes = 4 << 20);
+
+}  // namespace onemodel::distributed
+
+#endif  // ONEMODEL_DISTRIBUTED_COLLECTIVES_H_
