@@ -92,4 +92,22 @@ absl::Status AverageGradients(Communicator& comm, const NamedTensors& params, in
   return flush();
 }
 
+bool IsExpertParameter(const std::string& name) {
+  return name.rfind("experts.", 0) == 0 || name.find(".experts.") != std::string::npos;
+}
+
+absl::Status SyncGradients(const ProcessGroups& groups, const NamedTensors& params) {
+  NamedTensors dense, expert;
+  for (const auto& p : params) (IsExpertParameter(p.first) ? expert : dense).push_back(p);
+  if (absl::Status s = AverageGradients(*groups.world, dense); !s.ok()) return s;
+  const float scale = 1.f / groups.expert_parallel;
+  for (auto& [name, param] : expert) {
+    Tensor p = param;
+    if (!p.grad().defined()) p.AccumulateGrad(Tensor::Zeros(p.shape()));
+    float* g = p.grad().data<float>();
+    for (int64_t i = 0; i < p.numel(); ++i) g[i] *= scale;
+  }
+  return AverageGradients(*groups.data, expert);
+}
+
 }  // namespace onemodel::distributed

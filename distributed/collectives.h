@@ -11,6 +11,7 @@
 #include "core/module.h"
 #include "core/tensor.h"
 #include "distributed/communicator.h"
+#include "distributed/process_groups.h"
 
 namespace onemodel::distributed {
 
@@ -27,6 +28,14 @@ Tensor AllReduceSum(Communicator& comm, const Tensor& x);
 // packed into buckets of about `bucket_bytes` (one all-reduce each); a parameter without a gradient on this rank
 // (a task it did not sample this step) takes part with zeros, so every rank reduces the same buckets.
 absl::Status AverageGradients(Communicator& comm, const NamedTensors& params, int64_t bucket_bytes = 4 << 20);
+
+// Expert + data parallel gradient sync, for a loss that is each rank's mean over its own tokens. Dense parameters
+// (replicated everywhere) are averaged over the world. Expert parameters (sharded over the expert group, replicated
+// over the data group) already hold the sum of the EP ranks' contributions (the all-to-all's backward brought
+// them): they are divided by EP and averaged over the data group. Expert parameters are the routed experts' weights
+// (names with an "experts" component).
+absl::Status SyncGradients(const ProcessGroups& groups, const NamedTensors& params);
+bool IsExpertParameter(const std::string& name);
 
 }  // namespace onemodel::distributed
 

@@ -10,10 +10,14 @@ namespace {
 
 constexpr uint16_t kInitPurpose = 20;
 
-// Uniform with variance 1 / fan_in (LeCun); `part` separates the tensors of one layer.
-Tensor Init(const Shape& shape, int64_t fan_in, uint64_t seed, uint16_t layer, uint32_t part) {
+// Uniform with variance 1 / fan_in (LeCun); `part` separates the tensors of one layer. Expert e's values are
+// elements [e * per_expert, (e + 1) * per_expert) of the stream, so a shard of experts starting at global expert
+// `first` holds exactly the values the unsharded tensor has there.
+Tensor Init(const Shape& shape, int64_t fan_in, uint64_t seed, uint16_t layer, uint32_t part, int64_t first = 0) {
   const float bound = std::sqrt(3.f / static_cast<float>(fan_in));
-  return RandomUniform(shape, RngKey{seed, part, layer, kInitPurpose}, -bound, bound);
+  const int64_t per_expert = NumElements(shape) / shape[0];
+  return RandomUniform(shape, RngKey{seed, part, layer, kInitPurpose}, -bound, bound,
+                       static_cast<uint64_t>(first * per_expert));
 }
 
 }  // namespace
@@ -29,11 +33,13 @@ UnaryKind ActivationKind(config::MoeConfig::Activation activation) {
 }
 
 FfnExperts::FfnExperts(int64_t num_experts, int64_t dim, int64_t hidden, UnaryKind activation, bool swiglu,
-                       uint64_t seed, uint16_t layer)
+                       uint64_t seed, uint16_t layer, int64_t first_expert)
     : activation_(activation) {
-  w_in = RegisterParameter("w_in", Init({num_experts, dim, hidden}, dim, seed, layer, 0));
-  if (swiglu) w_gate = RegisterParameter("w_gate", Init({num_experts, dim, hidden}, dim, seed, layer, 1));
-  w_out = RegisterParameter("w_out", Init({num_experts, hidden, dim}, hidden, seed, layer, 2));
+  w_in = RegisterParameter("w_in", Init({num_experts, dim, hidden}, dim, seed, layer, 0, first_expert));
+  if (swiglu) {
+    w_gate = RegisterParameter("w_gate", Init({num_experts, dim, hidden}, dim, seed, layer, 1, first_expert));
+  }
+  w_out = RegisterParameter("w_out", Init({num_experts, hidden, dim}, hidden, seed, layer, 2, first_expert));
 }
 
 Tensor FfnExperts::Forward(const Tensor& rows, const std::vector<int64_t>& rows_per_expert) const {

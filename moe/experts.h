@@ -16,9 +16,10 @@ UnaryKind ActivationKind(config::MoeConfig::Activation activation);
 
 class FfnExperts : public Module {
  public:
-  // d -> hidden -> d per expert, no biases; swiglu: act(x W_gate) * (x W_in).
+  // d -> hidden -> d per expert, no biases; swiglu: act(x W_gate) * (x W_in). An expert-parallel shard holds
+  // `num_experts` experts from global expert `first_expert` on, initialized as those experts of the whole layer.
   FfnExperts(int64_t num_experts, int64_t dim, int64_t hidden, UnaryKind activation, bool swiglu, uint64_t seed,
-             uint16_t layer);
+             uint16_t layer, int64_t first_expert = 0);
   // rows [A, d] grouped by expert (rows_per_expert[e] rows each) -> [A, d].
   Tensor Forward(const Tensor& rows, const std::vector<int64_t>& rows_per_expert) const;
 

@@ -2,6 +2,7 @@
 
 #include "core/ops/ops.h"
 #include "core/rng.h"
+#include "distributed/expert_parallel.h"
 #include "moe/capacity.h"
 #include "moe/dispatcher.h"
 #include "moe/losses.h"
@@ -15,9 +16,25 @@ int64_t CapacityFor(const config::RouterConfig& router, bool training, int64_t k
 }
 
 // Capacity, dispatch, experts, combine: the part every layer of the family shares.
-Tensor RunExperts(const FfnExperts& experts, const Tensor& x, const Routing& kept) {
+Tensor RunExperts(const FfnExperts& experts, const Tensor& x, const Routing& kept,
+                  distributed::Communicator* expert_group = nullptr) {
   const DispatchPlan plan = PlanDispatch(kept);
-  return Combine(experts.Forward(Dispatch(x, plan), plan.rows_per_expert), plan);
+  const Tensor rows = Dispatch(x, plan);
+  if (expert_group == nullptr || expert_group->size() == 1) {
+    return Combine(experts.Forward(rows, plan.rows_per_expert), plan);
+  }
+  return Combine(distributed::ExpertParallel(*expert_group, rows, plan.rows_per_expert,
+                                             [&](const Tensor& local_rows, const std::vector<int64_t>& counts) {
+                                               return experts.Forward(local_rows, counts);
+                                             }),
+                 plan);
+}
+
+int64_t LocalExperts(const config::MoeConfig& config, const distributed::Communicator* group) {
+  if (group == nullptr) return config.num_experts();
+  CHECK_EQ(config.num_experts() % group->size(), 0)
+      << "moe.num_experts " << config.num_experts() << " does not split over " << group->size() << " expert ranks";
+  return config.num_experts() / group->size();
 }
 
 Tensor RepeatEach(const Tensor& labels, int64_t times) {
@@ -42,12 +59,15 @@ Tensor AuxLoss(const config::MoeConfig& c, const Routing& r) {
   return total.defined() ? total : Tensor::Scalar(0.f).To(r.logits.device());
 }
 
-MoeLayer::MoeLayer(const config::MoeConfig& config, int64_t dim, uint64_t seed, uint16_t layer)
+MoeLayer::MoeLayer(const config::MoeConfig& config, int64_t dim, uint64_t seed, uint16_t layer,
+                   distributed::Communicator* expert_group)
     : router(config.router(), dim, config.num_experts(), seed, layer),
-      experts(config.num_experts(), dim, config.hidden(), ActivationKind(config.activation()), config.swiglu(), seed,
-              layer),
+      experts(LocalExperts(config, expert_group), dim, config.hidden(), ActivationKind(config.activation()),
+              config.swiglu(), seed, layer,
+              expert_group == nullptr ? 0 : expert_group->rank() * LocalExperts(config, expert_group)),
       config_(config),
-      dim_(dim) {
+      dim_(dim),
+      expert_group_(expert_group) {
   RegisterModule("router", &router);
   RegisterModule("experts", &experts);
   if (config.shared_expert()) {
@@ -64,7 +84,7 @@ MoeOutput MoeLayer::Forward(const Tensor& x, uint32_t step, bool training, const
   const Routing routing = router.Route(tokens, step, training);
   const Routing kept = ApplyCapacity(
       routing, CapacityFor(config_.router(), training, config_.router().top_k(), t, config_.num_experts()));
-  Tensor y = RunExperts(experts, tokens, kept);
+  Tensor y = RunExperts(experts, tokens, kept, expert_group_);
   if (shared_expert) y = ops::Add(y, shared_expert->Forward(tokens));
   return {ops::Reshape(y, x.shape()), AuxLoss(config_, routing), ComputeRoutingStats(kept, labels)};
 }

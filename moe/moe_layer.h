@@ -9,6 +9,7 @@
 
 #include "configs/experiment.pb.h"
 #include "core/module.h"
+#include "distributed/communicator.h"
 #include "moe/experts.h"
 #include "moe/router.h"
 #include "moe/routing_stats.h"
@@ -36,8 +37,11 @@ std::unique_ptr<AnyMoeLayer> MakeMoeLayer(const config::MoeConfig& config, int64
 
 class MoeLayer : public AnyMoeLayer {
  public:
-  // The config must have passed ValidateMoeConfig(config, dim).
-  MoeLayer(const config::MoeConfig& config, int64_t dim, uint64_t seed, uint16_t layer);
+  // The config must have passed ValidateMoeConfig(config, dim). With an expert group of EP > 1 ranks, this rank
+  // holds experts [rank * E / EP, (rank + 1) * E / EP) and tokens reach their experts through all-to-all
+  // (distributed/expert_parallel.h); routing is computed on each rank's own tokens.
+  MoeLayer(const config::MoeConfig& config, int64_t dim, uint64_t seed, uint16_t layer,
+           distributed::Communicator* expert_group = nullptr);
   // x [..., d]; `labels` [tokens] i64 (optional) feed the dispatch-entropy statistic.
   MoeOutput Forward(const Tensor& x, uint32_t step, bool training, const Tensor& labels = Tensor()) const override;
 
@@ -48,6 +52,7 @@ class MoeLayer : public AnyMoeLayer {
  private:
   config::MoeConfig config_;
   int64_t dim_;
+  distributed::Communicator* expert_group_;
 };
 
 // MH-MoE (Wu et al. 2024): x W_head, each token split into `heads` sub-tokens of d / heads routed on their
