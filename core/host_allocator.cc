@@ -47,11 +47,13 @@ void* HostAlloc(size_t bytes) {
   Cache& cache = GetCache();
   {
     std::lock_guard<std::mutex> lock(cache.mu);
-    auto it = cache.free_blocks.find(rounded);
-    if (it != cache.free_blocks.end()) {
+    // The smallest cached block that fits, if it wastes at most a quarter: variable-length batches and
+    // all-to-all payloads change sizes every step, and a fresh block pays a page fault per 4 KiB on first touch.
+    auto it = cache.free_blocks.lower_bound(rounded);
+    if (it != cache.free_blocks.end() && it->first <= rounded + rounded / 4) {
       void* p = it->second;
+      cache.stats.cached_bytes -= it->first;
       cache.free_blocks.erase(it);
-      cache.stats.cached_bytes -= rounded;
       ++cache.stats.hits;
       return p;
     }
