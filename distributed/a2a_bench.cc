@@ -19,6 +19,7 @@
 #include "core/ops/ops.h"
 #include "core/rng.h"
 #include "distributed/collectives.h"
+#include "distributed/mpi_communicator.h"
 #include "distributed/timed_communicator.h"
 #include "moe/moe_layer.h"
 

@@ -39,10 +39,6 @@ class Communicator {
   virtual absl::StatusOr<std::unique_ptr<Communicator>> Split(int color, int key, const std::string& name) = 0;
 };
 
-// MPI_COMM_WORLD (MPI is initialized on first use and finalized at exit). A process started without mpirun is
-// a world of one.
-Communicator& MpiWorld();
-
 }  // namespace onemodel::distributed
 
 #endif  // ONEMODEL_DISTRIBUTED_COMMUNICATOR_H_

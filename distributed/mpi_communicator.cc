@@ -6,7 +6,7 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
-#include "distributed/communicator.h"
+#include "distributed/mpi_communicator.h"
 #include "glog/logging.h"
 
 namespace onemodel::distributed {

@@ -7,6 +7,7 @@
 #include "core/ops/ops.h"
 #include "core/optim.h"
 #include "distributed/collectives.h"
+#include "distributed/mpi_communicator.h"
 #include "gtest/gtest.h"
 #include "moe/moe_layer.h"
 

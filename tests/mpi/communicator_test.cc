@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "distributed/communicator.h"
+#include "distributed/mpi_communicator.h"
 #include "distributed/process_groups.h"
 #include "gtest/gtest.h"
 

@@ -11,6 +11,7 @@
 #include "core/rng.h"
 #include "distributed/collectives.h"
 #include "distributed/expert_parallel.h"
+#include "distributed/mpi_communicator.h"
 #include "gtest/gtest.h"
 #include "moe/moe_layer.h"
 
