@@ -1,5 +1,7 @@
 #include "moe/moe_layer.h"
 
+#include <numeric>
+
 #include "core/ops/ops.h"
 #include "core/rng.h"
 #include "distributed/expert_parallel.h"
@@ -46,28 +48,31 @@ Tensor RepeatEach(const Tensor& labels, int64_t times) {
 
 }  // namespace
 
-Tensor AuxLoss(const config::MoeConfig& c, const Routing& r) {
+Tensor AuxLoss(const config::MoeConfig& c, const Routing& r, distributed::Communicator* tokens) {
   Tensor total;
   auto add = [&total](float coef, const Tensor& loss) {
     const Tensor term = ops::Scale(loss, coef);
     total = total.defined() ? ops::Add(total, term) : term;
   };
-  if (c.load_balance_coef() > 0) add(c.load_balance_coef(), SwitchLoadBalanceLoss(r));
-  if (c.importance_coef() > 0) add(c.importance_coef(), ImportanceLoss(r));
-  if (c.load_coef() > 0 && r.load_estimate.defined()) add(c.load_coef(), LoadLoss(r));
-  if (c.z_loss_coef() > 0) add(c.z_loss_coef(), ZLoss(r));
+  if (c.load_balance_coef() > 0) add(c.load_balance_coef(), SwitchLoadBalanceLoss(r, tokens));
+  if (c.importance_coef() > 0) add(c.importance_coef(), ImportanceLoss(r, tokens));
+  if (c.load_coef() > 0 && r.load_estimate.defined()) add(c.load_coef(), LoadLoss(r, tokens));
+  if (c.z_loss_coef() > 0) add(c.z_loss_coef(), ZLoss(r, tokens));
   return total.defined() ? total : Tensor::Scalar(0.f).To(r.logits.device());
 }
 
-MoeLayer::MoeLayer(const config::MoeConfig& config, int64_t dim, uint64_t seed, uint16_t layer,
-                   distributed::Communicator* expert_group)
+MoeLayer::MoeLayer(const config::MoeConfig& config, int64_t dim, uint64_t seed, uint16_t layer, MoeParallel parallel)
     : router(config.router(), dim, config.num_experts(), seed, layer),
-      experts(LocalExperts(config, expert_group), dim, config.hidden(), ActivationKind(config.activation()),
+      experts(LocalExperts(config, parallel.experts), dim, config.hidden(), ActivationKind(config.activation()),
               config.swiglu(), seed, layer,
-              expert_group == nullptr ? 0 : expert_group->rank() * LocalExperts(config, expert_group)),
+              parallel.experts == nullptr ? 0 : parallel.experts->rank() * LocalExperts(config, parallel.experts)),
       config_(config),
       dim_(dim),
-      expert_group_(expert_group) {
+      parallel_(parallel) {
+  CHECK(parallel.experts == nullptr || parallel.tokens != nullptr)
+      << "MoeLayer: expert parallelism shards the batch: give the token group too";
+  CHECK(parallel.tokens == nullptr || config.router().kind() != config::RouterConfig::EXPERT_CHOICE)
+      << "MoeLayer: expert-choice routing picks tokens from the whole batch: not with a sharded batch yet";
   RegisterModule("router", &router);
   RegisterModule("experts", &experts);
   if (config.shared_expert()) {
@@ -81,12 +86,22 @@ MoeOutput MoeLayer::Forward(const Tensor& x, uint32_t step, bool training, const
   CHECK_EQ(x.dim(-1), dim_) << "MoeLayer: input " << ShapeToString(x.shape()) << " does not end in dim " << dim_;
   const Tensor tokens = ops::Reshape(x, {-1, dim_});
   const int64_t t = tokens.dim(0);
-  const Routing routing = router.Route(tokens, step, training);
+  // A sharded batch: this rank's tokens start at global index `offset` of `global` tokens.
+  int64_t offset = 0, global = t;
+  if (distributed::Communicator* group = parallel_.tokens; group != nullptr && group->size() > 1) {
+    std::vector<int64_t> sizes(group->size(), 0);
+    sizes[group->rank()] = t;
+    CHECK(group->AllReduceSum(sizes.data(), group->size()).ok()) << "MoeLayer: token count all-reduce failed";
+    offset = std::accumulate(sizes.begin(), sizes.begin() + group->rank(), int64_t{0});
+    global = std::accumulate(sizes.begin(), sizes.end(), int64_t{0});
+  }
+  const Routing routing = router.Route(tokens, step, training, static_cast<uint64_t>(offset));
   const Routing kept = ApplyCapacity(
-      routing, CapacityFor(config_.router(), training, config_.router().top_k(), t, config_.num_experts()));
-  Tensor y = RunExperts(experts, tokens, kept, expert_group_);
+      routing, CapacityFor(config_.router(), training, config_.router().top_k(), global, config_.num_experts()),
+      config_.router().top_k(), parallel_.tokens);
+  Tensor y = RunExperts(experts, tokens, kept, parallel_.experts);
   if (shared_expert) y = ops::Add(y, shared_expert->Forward(tokens));
-  return {ops::Reshape(y, x.shape()), AuxLoss(config_, routing), ComputeRoutingStats(kept, labels)};
+  return {ops::Reshape(y, x.shape()), AuxLoss(config_, routing, parallel_.tokens), ComputeRoutingStats(kept, labels)};
 }
 
 MultiHeadMoeLayer::MultiHeadMoeLayer(const config::MoeConfig& config, int64_t dim, uint64_t seed, uint16_t layer)

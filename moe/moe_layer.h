@@ -23,7 +23,16 @@ struct MoeOutput {
 };
 
 // The configured auxiliary losses of one routing, weighted and summed.
-Tensor AuxLoss(const config::MoeConfig& config, const Routing& routing);
+// With `tokens` (the ranks the batch is sharded over) the statistics are the whole batch's (moe/losses.h).
+Tensor AuxLoss(const config::MoeConfig& config, const Routing& routing, distributed::Communicator* tokens = nullptr);
+
+// How an MoE layer is spread over ranks: `experts` is its expert-parallel group (EP ranks, E / EP experts each);
+// `tokens` the group its batch is sharded over (usually the world), which makes routing noise, capacity and the
+// auxiliary losses those of the whole batch. Null: one process.
+struct MoeParallel {
+  distributed::Communicator* experts = nullptr;
+  distributed::Communicator* tokens = nullptr;
+};
 
 // What the trunk holds at an MoE position: any of the three layers below, chosen by MoeConfig.layer.
 class AnyMoeLayer : public Module {
@@ -40,8 +49,7 @@ class MoeLayer : public AnyMoeLayer {
   // The config must have passed ValidateMoeConfig(config, dim). With an expert group of EP > 1 ranks, this rank
   // holds experts [rank * E / EP, (rank + 1) * E / EP) and tokens reach their experts through all-to-all
   // (distributed/expert_parallel.h); routing is computed on each rank's own tokens.
-  MoeLayer(const config::MoeConfig& config, int64_t dim, uint64_t seed, uint16_t layer,
-           distributed::Communicator* expert_group = nullptr);
+  MoeLayer(const config::MoeConfig& config, int64_t dim, uint64_t seed, uint16_t layer, MoeParallel parallel = {});
   // x [..., d]; `labels` [tokens] i64 (optional) feed the dispatch-entropy statistic.
   MoeOutput Forward(const Tensor& x, uint32_t step, bool training, const Tensor& labels = Tensor()) const override;
 
@@ -52,7 +60,7 @@ class MoeLayer : public AnyMoeLayer {
  private:
   config::MoeConfig config_;
   int64_t dim_;
-  distributed::Communicator* expert_group_;
+  MoeParallel parallel_;
 };
 
 // MH-MoE (Wu et al. 2024): x W_head, each token split into `heads` sub-tokens of d / heads routed on their

@@ -69,21 +69,23 @@ Tensor Router::Logits(const Tensor& x) const {
   return ops::MatMul(x, weight_);
 }
 
-Tensor Router::SelectionLogits(const Tensor& x, uint32_t step, bool training, Tensor* noise_std) const {
+Tensor Router::SelectionLogits(const Tensor& x, uint32_t step, bool training, Tensor* noise_std,
+                               uint64_t token_offset) const {
   const Tensor clean = Logits(x);
   if (config_.kind() != config::RouterConfig::NOISY_TOP_K || !training || !config_.noise()) return clean;
   const Tensor std = ops::AddScalar(ops::Softplus(ops::MatMul(x, noise_weight_)), kNoiseEpsilon);
   if (noise_std != nullptr) *noise_std = std;
-  const Tensor noise = RandomNormal(clean.shape(), RngKey{seed_, step, layer_, kNoisePurpose}, 0.f, 1.f, 0, x.device());
+  const Tensor noise = RandomNormal(clean.shape(), RngKey{seed_, step, layer_, kNoisePurpose}, 0.f, 1.f,
+                                    token_offset * num_experts_, x.device());
   return ops::Add(clean, ops::Mul(noise, std));
 }
 
-Routing Router::Route(const Tensor& x, uint32_t step, bool training) const {
+Routing Router::Route(const Tensor& x, uint32_t step, bool training, uint64_t token_offset) const {
   CHECK_EQ(x.ndim(), 2) << "Router: expects tokens [T, d], got " << ShapeToString(x.shape());
   switch (config_.kind()) {
-    case config::RouterConfig::NOISY_TOP_K: return NoisyTopK(x, step, training);
-    case config::RouterConfig::SWITCH: return Switch(x, step, training);
-    case config::RouterConfig::GSHARD: return GShard(x, step, training);
+    case config::RouterConfig::NOISY_TOP_K: return NoisyTopK(x, step, training, token_offset);
+    case config::RouterConfig::SWITCH: return Switch(x, step, training, token_offset);
+    case config::RouterConfig::GSHARD: return GShard(x, step, training, token_offset);
     case config::RouterConfig::EXPERT_CHOICE: return ExpertChoice(x, training);
     case config::RouterConfig::LAPLACE: {
       const Tensor logits = Logits(x);
@@ -96,12 +98,12 @@ Routing Router::Route(const Tensor& x, uint32_t step, bool training) const {
   LOG(FATAL) << "unknown router kind " << config_.kind();
 }
 
-Routing Router::NoisyTopK(const Tensor& x, uint32_t step, bool training) const {
+Routing Router::NoisyTopK(const Tensor& x, uint32_t step, bool training, uint64_t token_offset) const {
   const int64_t k = config_.top_k(), e = num_experts_;
   const Tensor clean = ops::MatMul(x, weight_);
   const bool noisy = training && config_.noise();
   Tensor noise_std;
-  const Tensor logits = SelectionLogits(x, step, training, &noise_std);
+  const Tensor logits = SelectionLogits(x, step, training, &noise_std, token_offset);
   Routing r = FromTopK(TopKSoftmax(logits, k), e);
   r.logits = clean;
   r.probs = ops::Softmax(clean);
@@ -126,11 +128,12 @@ Routing Router::NoisyTopK(const Tensor& x, uint32_t step, bool training) const {
   return r;
 }
 
-Routing Router::Switch(const Tensor& x, uint32_t step, bool training) const {
+Routing Router::Switch(const Tensor& x, uint32_t step, bool training, uint64_t token_offset) const {
   Tensor input = x;
   if (training && config_.jitter() > 0.f) {
     const float j = config_.jitter();
-    input = ops::Mul(x, RandomUniform(x.shape(), RngKey{seed_, step, layer_, kJitterPurpose}, 1.f - j, 1.f + j, 0,
+    input = ops::Mul(x, RandomUniform(x.shape(), RngKey{seed_, step, layer_, kJitterPurpose}, 1.f - j, 1.f + j,
+                                      token_offset * static_cast<uint64_t>(x.dim(1)),
                                       x.device()));
   }
   const Tensor logits = ops::MatMul(input, weight_);
@@ -142,7 +145,7 @@ Routing Router::Switch(const Tensor& x, uint32_t step, bool training) const {
   return r;
 }
 
-Routing Router::GShard(const Tensor& x, uint32_t step, bool training) const {
+Routing Router::GShard(const Tensor& x, uint32_t step, bool training, uint64_t token_offset) const {
   const Tensor logits = ops::MatMul(x, weight_);
   const Tensor probs = ops::Softmax(logits);
   const ops::TopKResult top = ops::TopK(probs, 2);
@@ -156,7 +159,7 @@ Routing Router::GShard(const Tensor& x, uint32_t step, bool training) const {
   std::vector<int64_t> keep;
   for (int64_t i = 0; i < t; ++i) keep.push_back(i);
   for (int64_t i = 0; i < t; ++i) {
-    const float u = UniformAt(RngKey{seed_, step, layer_, kSecondPurpose}, i);
+    const float u = UniformAt(RngKey{seed_, step, layer_, kSecondPurpose}, token_offset + i);
     if (!training || u * config_.second_threshold() < g[2 * i + 1]) keep.push_back(t + i);
   }
   if (static_cast<int64_t>(keep.size()) == 2 * t) return r;

@@ -27,22 +27,24 @@ class Router : public Module {
   Router(const config::RouterConfig& config, int64_t dim, int64_t num_experts, uint64_t seed, uint16_t layer);
 
   // x [T, d] -> assignments (before capacity, except expert choice, whose capacity is its definition).
-  // `step` keys the noise; noise and jitter apply only in training.
-  Routing Route(const Tensor& x, uint32_t step, bool training) const;
+  // `step` keys the noise; noise and jitter apply only in training. `token_offset` is the global index of x's
+  // first token when the batch is sharded over ranks: a token draws the same noise on any layout.
+  Routing Route(const Tensor& x, uint32_t step, bool training, uint64_t token_offset = 0) const;
 
   // The router logits alone: x Wg (noisy top-k, Switch, GShard, expert choice) or -||x - w_i|| + b_i (Laplace).
   Tensor Logits(const Tensor& x) const;
   // The logits experts are selected on: for noisy top-k in training, clean + N(0,1) * (softplus(x Wn) + eps)
   // (`noise_std`, if given, receives the noise scale); otherwise Logits(x).
-  Tensor SelectionLogits(const Tensor& x, uint32_t step, bool training, Tensor* noise_std = nullptr) const;
+  Tensor SelectionLogits(const Tensor& x, uint32_t step, bool training, Tensor* noise_std = nullptr,
+                         uint64_t token_offset = 0) const;
 
   const config::RouterConfig& config() const { return config_; }
   int64_t num_experts() const { return num_experts_; }
 
  private:
-  Routing NoisyTopK(const Tensor& x, uint32_t step, bool training) const;
-  Routing Switch(const Tensor& x, uint32_t step, bool training) const;
-  Routing GShard(const Tensor& x, uint32_t step, bool training) const;
+  Routing NoisyTopK(const Tensor& x, uint32_t step, bool training, uint64_t token_offset) const;
+  Routing Switch(const Tensor& x, uint32_t step, bool training, uint64_t token_offset) const;
+  Routing GShard(const Tensor& x, uint32_t step, bool training, uint64_t token_offset) const;
   Routing ExpertChoice(const Tensor& x, bool training) const;
 
   config::RouterConfig config_;
