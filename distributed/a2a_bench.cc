@@ -65,7 +65,7 @@ int Run() {
   absl::StatusOr<ProcessGroups> groups = MakeProcessGroups(timed, n);
   CHECK(groups.ok()) << groups.status();
   TimedCommunicator timed_expert(*groups->expert, /*separate_waits=*/true);
-  moe::MoeLayer layer(c->moe(), kDim, 1, 1, &timed_expert);
+  moe::MoeLayer layer(c->moe(), kDim, 1, 1, {&timed_expert, &timed});
   const Tensor xs = ops::Slice(x, kTokens * r / n, kTokens * (r + 1) / n), ws = ops::Slice(w, kTokens * r / n, kTokens * (r + 1) / n);
   std::vector<double> step, a2a, wait, reduce, bytes;
   for (int i = 0; i < kWarmup + kRuns; ++i) {
