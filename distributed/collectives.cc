@@ -77,8 +77,15 @@ absl::Status AverageGradients(Communicator& comm, const NamedTensors& params, in
     members.clear();
     return absl::OkStatus();
   };
-  for (const auto& [name, param] : params) {
-    Tensor p = param;
+  // Which parameters have a gradient on any rank: those take part (zeros where missing); a parameter no rank
+  // touched this step (a task nobody sampled) keeps no gradient, so optimizers skip it as they would in one process.
+  std::vector<int64_t> used(params.size());
+  for (size_t i = 0; i < params.size(); ++i) used[i] = params[i].second.grad().defined() ? 1 : 0;
+  if (absl::Status s = comm.AllReduceSum(used.data(), static_cast<int64_t>(used.size())); !s.ok()) return s;
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (used[i] == 0) continue;
+    const std::string& name = params[i].first;
+    Tensor p = params[i].second;
     if (!p.grad().defined()) p.AccumulateGrad(Tensor::Zeros(p.shape()));
     const Tensor g = p.grad();
     CHECK(g.device().is_cpu()) << "AverageGradients: " << name << " is not on the CPU (NCCL path: issue 7/6)";
@@ -103,7 +110,7 @@ absl::Status SyncGradients(const ProcessGroups& groups, const NamedTensors& para
   const float scale = 1.f / groups.expert_parallel;
   for (auto& [name, param] : expert) {
     Tensor p = param;
-    if (!p.grad().defined()) p.AccumulateGrad(Tensor::Zeros(p.shape()));
+    if (!p.grad().defined()) continue;  // AverageGradients below decides over all ranks
     float* g = p.grad().data<float>();
     for (int64_t i = 0; i < p.numel(); ++i) g[i] *= scale;
   }

@@ -25,8 +25,9 @@ Tensor AllToAllRows(Communicator& comm, const Tensor& rows, const std::vector<in
 Tensor AllReduceSum(Communicator& comm, const Tensor& x);
 
 // Data-parallel gradient sync: every parameter's gradient becomes its mean over the ranks of `comm`. Gradients are
-// packed into buckets of about `bucket_bytes` (one all-reduce each); a parameter without a gradient on this rank
-// (a task it did not sample this step) takes part with zeros, so every rank reduces the same buckets.
+// packed into buckets of about `bucket_bytes` (one all-reduce each). A parameter with a gradient on some ranks takes
+// part with zeros on the others; one with a gradient on none stays without one (optimizers then skip it, as one
+// process would).
 absl::Status AverageGradients(Communicator& comm, const NamedTensors& params, int64_t bucket_bytes = 4 << 20);
 
 // Expert + data parallel gradient sync, for a loss that is each rank's mean over its own tokens. Dense parameters

@@ -28,13 +28,14 @@ Tensor AddTiming(const Tensor& x) {
 
 }  // namespace
 
-MultiModel::MultiModel(const config::TrunkConfig& config, std::vector<TaskHead> heads, uint64_t seed)
+MultiModel::MultiModel(const config::TrunkConfig& config, std::vector<TaskHead> heads, uint64_t seed,
+                       const moe::MoeParallel& parallel)
     : config_(config),
       heads_(std::move(heads)),
       seed_(seed),
-      encoder_(config, seed, kEncoderLayer),
+      encoder_(config, seed, kEncoderLayer, parallel),
       mixer_(config, seed, kMixerLayer),
-      decoder_(config, seed, kDecoderLayer) {
+      decoder_(config, seed, kDecoderLayer, parallel) {
   const int64_t d = config.dim();
   for (size_t t = 0; t < heads_.size(); ++t) {
     const TaskHead& h = heads_[t];

@@ -43,7 +43,10 @@ struct ForwardResult {
 class MultiModel : public Module {
  public:
   // `config` must have passed ValidateTrunkConfig.
-  MultiModel(const config::TrunkConfig& config, std::vector<TaskHead> heads, uint64_t seed);
+  // `parallel`: the MoE layers' expert and token groups when the batch is sharded over ranks (each rank then gets
+  // its shard of every batch; see moe::MoeParallel).
+  MultiModel(const config::TrunkConfig& config, std::vector<TaskHead> heads, uint64_t seed,
+             const moe::MoeParallel& parallel = {});
 
   // Teacher-forced forward pass of task `task` (an index into heads()).
   ForwardResult Forward(int task, const Batch& batch, const RunContext& run) const;

@@ -46,8 +46,9 @@ void TrunkAux::Add(moe::MoeOutput& out) {
   routing.push_back(std::move(out.stats));
 }
 
-MoeBlock::MoeBlock(const config::MoeConfig& config, int64_t dim, uint64_t seed, uint16_t layer)
-    : moe_(moe::MakeMoeLayer(config, dim, seed, layer)) {
+MoeBlock::MoeBlock(const config::MoeConfig& config, int64_t dim, uint64_t seed, uint16_t layer,
+                   const moe::MoeParallel& parallel)
+    : moe_(moe::MakeMoeLayer(config, dim, seed, layer, parallel)) {
   gamma_ = RegisterParameter("norm.gamma", Tensor::Full({dim}, 1.f));
   beta_ = RegisterParameter("norm.beta", Tensor::Zeros({dim}));
   RegisterModule("moe", moe_.get());
@@ -76,10 +77,10 @@ Tensor AttentionBlock::ForwardSelf(const Tensor& x, bool causal, const Tensor& k
   return ops::Add(x, attention_.Forward(normed, normed, causal, key_mask));
 }
 
-Encoder::Encoder(const config::TrunkConfig& c, uint64_t seed, uint16_t layer)
+Encoder::Encoder(const config::TrunkConfig& c, uint64_t seed, uint16_t layer, const moe::MoeParallel& parallel)
     : conv_in_(c.dim(), Steps(c), false, seed, layer),
       attention_(c.dim(), c.heads(), seed, layer + 1),
-      moe_(c.encoder_moe(), c.dim(), seed, layer + 2),
+      moe_(c.encoder_moe(), c.dim(), seed, layer + 2, parallel),
       conv_out_(c.dim(), Steps(c), false, seed, layer + 3) {
   RegisterModule("conv_in", &conv_in_);
   RegisterModule("attention", &attention_);
@@ -108,10 +109,10 @@ Tensor Mixer::Forward(const Tensor& targets, const Tensor& encoded, const Tensor
   return conv_.Forward(attention_.Forward(targets, encoded, false, input_mask));
 }
 
-Decoder::Decoder(const config::TrunkConfig& c, uint64_t seed, uint16_t layer)
+Decoder::Decoder(const config::TrunkConfig& c, uint64_t seed, uint16_t layer, const moe::MoeParallel& parallel)
     : self_attention_(c.dim(), c.heads(), seed, layer),
       encoder_attention_(c.dim(), c.heads(), seed, layer + 1),
-      moe_(c.decoder_moe(), c.dim(), seed, layer + 2),
+      moe_(c.decoder_moe(), c.dim(), seed, layer + 2, parallel),
       conv_(c.dim(), Steps(c), true, seed, layer + 3) {
   RegisterModule("self_attention", &self_attention_);
   RegisterModule("encoder_attention", &encoder_attention_);

@@ -38,7 +38,8 @@ struct RunContext {
 // A pre-norm residual around an MoE layer: x + MoE(LN(x)).
 class MoeBlock : public Module {
  public:
-  MoeBlock(const config::MoeConfig& config, int64_t dim, uint64_t seed, uint16_t layer);
+  MoeBlock(const config::MoeConfig& config, int64_t dim, uint64_t seed, uint16_t layer,
+           const moe::MoeParallel& parallel);
   Tensor Forward(const Tensor& x, const RunContext& run, TrunkAux* aux) const;
 
  private:
@@ -60,7 +61,7 @@ class AttentionBlock : public Module {
 
 class Encoder : public Module {
  public:
-  Encoder(const config::TrunkConfig& config, uint64_t seed, uint16_t layer);
+  Encoder(const config::TrunkConfig& config, uint64_t seed, uint16_t layer, const moe::MoeParallel& parallel = {});
   // x [B, S, d] (modality output), mask [B, S] (1 real, 0 padding; may be undefined) -> [B, S, d].
   Tensor Forward(const Tensor& x, const Tensor& mask, const RunContext& run, TrunkAux* aux) const;
 
@@ -85,7 +86,7 @@ class Mixer : public Module {
 
 class Decoder : public Module {
  public:
-  Decoder(const config::TrunkConfig& config, uint64_t seed, uint16_t layer);
+  Decoder(const config::TrunkConfig& config, uint64_t seed, uint16_t layer, const moe::MoeParallel& parallel = {});
   Tensor Forward(const Tensor& mixed, const Tensor& encoded, const Tensor& input_mask, const RunContext& run,
                  TrunkAux* aux) const;
 

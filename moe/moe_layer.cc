@@ -104,8 +104,9 @@ MoeOutput MoeLayer::Forward(const Tensor& x, uint32_t step, bool training, const
   return {ops::Reshape(y, x.shape()), AuxLoss(config_, routing, parallel_.tokens), ComputeRoutingStats(kept, labels)};
 }
 
-MultiHeadMoeLayer::MultiHeadMoeLayer(const config::MoeConfig& config, int64_t dim, uint64_t seed, uint16_t layer)
-    : inner(config, dim / config.heads(), seed, layer), heads_(config.heads()) {
+MultiHeadMoeLayer::MultiHeadMoeLayer(const config::MoeConfig& config, int64_t dim, uint64_t seed, uint16_t layer,
+                                     const MoeParallel& parallel)
+    : inner(config, dim / config.heads(), seed, layer, parallel), heads_(config.heads()) {
   const float bound = std::sqrt(3.f / dim);
   head = RegisterParameter("head", RandomUniform({dim, dim}, RngKey{seed, 0, layer, 30}, -bound, bound));
   merge = RegisterParameter("merge", RandomUniform({dim, dim}, RngKey{seed, 1, layer, 30}, -bound, bound));
@@ -172,14 +173,15 @@ MoeOutput HierarchicalMoeLayer::Forward(const Tensor& x, uint32_t step, bool tra
 }
 
 std::unique_ptr<AnyMoeLayer> MakeMoeLayer(const config::MoeConfig& config, int64_t dim, uint64_t seed,
-                                          uint16_t layer) {
+                                          uint16_t layer, const MoeParallel& parallel) {
   switch (config.layer()) {
     case config::MoeConfig::MH_MOE:
-      return std::make_unique<MultiHeadMoeLayer>(config, dim, seed, layer);
+      return std::make_unique<MultiHeadMoeLayer>(config, dim, seed, layer, parallel);
     case config::MoeConfig::HIERARCHICAL:
+      CHECK(parallel.tokens == nullptr) << "moe.layer HIERARCHICAL: not over a sharded batch yet";
       return std::make_unique<HierarchicalMoeLayer>(config, dim, seed, layer);
     default:
-      return std::make_unique<MoeLayer>(config, dim, seed, layer);
+      return std::make_unique<MoeLayer>(config, dim, seed, layer, parallel);
   }
 }
 

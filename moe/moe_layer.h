@@ -26,6 +26,7 @@ struct MoeOutput {
 // With `tokens` (the ranks the batch is sharded over) the statistics are the whole batch's (moe/losses.h).
 Tensor AuxLoss(const config::MoeConfig& config, const Routing& routing, distributed::Communicator* tokens = nullptr);
 
+
 // How an MoE layer is spread over ranks: `experts` is its expert-parallel group (EP ranks, E / EP experts each);
 // `tokens` the group its batch is sharded over (usually the world), which makes routing noise, capacity and the
 // auxiliary losses those of the whole batch. Null: one process.
@@ -42,7 +43,7 @@ class AnyMoeLayer : public Module {
 
 // The config must have passed ValidateMoeConfig(config, dim).
 std::unique_ptr<AnyMoeLayer> MakeMoeLayer(const config::MoeConfig& config, int64_t dim, uint64_t seed,
-                                          uint16_t layer);
+                                          uint16_t layer, const MoeParallel& parallel = {});
 
 class MoeLayer : public AnyMoeLayer {
  public:
@@ -67,7 +68,9 @@ class MoeLayer : public AnyMoeLayer {
 // own, merged back, then W_merge (both d x d).
 class MultiHeadMoeLayer : public AnyMoeLayer {
  public:
-  MultiHeadMoeLayer(const config::MoeConfig& config, int64_t dim, uint64_t seed, uint16_t layer);
+  // With a sharded batch the sub-tokens are what is sharded and routed (parallel as for MoeLayer).
+  MultiHeadMoeLayer(const config::MoeConfig& config, int64_t dim, uint64_t seed, uint16_t layer,
+                    const MoeParallel& parallel = {});
   MoeOutput Forward(const Tensor& x, uint32_t step, bool training, const Tensor& labels = Tensor()) const override;
 
   Tensor head, merge;

@@ -6,6 +6,11 @@ set -uo pipefail
 binary="${TEST_SRCDIR}/${TEST_WORKSPACE}/$1"
 shift
 status=0
+# OpenMPI keeps its session files under TMPDIR: one short private directory per run, so that concurrent mpirun
+# jobs (tests run in parallel) never meet; short because PMIx puts unix sockets there.
+session=$(mktemp -d /tmp/om-mpi.XXXXXX)
+trap 'rm -rf "$session"' EXIT
+export TMPDIR="$session"
 for ranks in "$@"; do
   echo "== $ranks rank(s)"
   # OMP_NUM_THREADS=1: the ranks share the cores.
