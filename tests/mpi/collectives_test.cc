@@ -1,6 +1,5 @@
 // Run by run_mpi_test.sh under mpirun with 1, 2 and 4 ranks: the differentiable collectives and data-parallel
 // gradient averaging, each rank checking against values it can compute alone.
-#include <cstdio>
 #include <random>
 
 #include "configs/config.h"
@@ -124,16 +123,3 @@ TEST(CollectivesTest, DataParallelMoeTrainingEqualsTheWholeBatch) {
 
 }  // namespace
 }  // namespace onemodel::distributed
-
-int main(int argc, char** argv) {
-  testing::InitGoogleTest(&argc, argv);
-  onemodel::distributed::Communicator& world = onemodel::distributed::MpiWorld();
-  if (world.rank() != 0) {
-    auto& listeners = testing::UnitTest::GetInstance()->listeners();
-    delete listeners.Release(listeners.default_result_printer());
-  }
-  int64_t failures = RUN_ALL_TESTS() != 0 ? 1 : 0;
-  if (!world.AllReduceSum(&failures, 1).ok()) return 1;
-  if (world.rank() == 0) std::printf("ranks %d, ranks with failures %lld\n", world.size(), static_cast<long long>(failures));
-  return failures == 0 ? 0 : 1;
-}

@@ -1,6 +1,5 @@
 // Run by run_mpi_test.sh under mpirun with 1, 2 and 4 ranks: every collective of the MPI communicator and the
 // EP x DP process groups, checked on every rank against values computed from the rank numbers.
-#include <cstdio>
 #include <numeric>
 
 #include "distributed/communicator.h"
@@ -100,17 +99,3 @@ TEST(ProcessGroupsTest, ExpertAndDataGroupsPartitionTheWorld) {
 
 }  // namespace
 }  // namespace onemodel::distributed
-
-int main(int argc, char** argv) {
-  testing::InitGoogleTest(&argc, argv);
-  onemodel::distributed::Communicator& world = onemodel::distributed::MpiWorld();
-  // Only rank 0 prints the gtest report; every rank's result decides the exit code.
-  if (world.rank() != 0) {
-    auto& listeners = testing::UnitTest::GetInstance()->listeners();
-    delete listeners.Release(listeners.default_result_printer());
-  }
-  int64_t failures = RUN_ALL_TESTS() != 0 ? 1 : 0;
-  if (!world.AllReduceSum(&failures, 1).ok()) return 1;
-  if (world.rank() == 0) std::printf("ranks %d, ranks with failures %lld\n", world.size(), static_cast<long long>(failures));
-  return failures == 0 ? 0 : 1;
-}

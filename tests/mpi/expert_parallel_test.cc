@@ -3,7 +3,6 @@
 // of the world size) follows the same outputs, losses and parameters as the same layer trained on the whole
 // batch in one process — computed on every rank alone as the reference. Routing noise, jitter, capacity with
 // token dropping and every auxiliary loss included: they are computed over the whole batch.
-#include <cstdio>
 
 #include "configs/config.h"
 #include "core/ops/ops.h"
@@ -124,16 +123,3 @@ TEST(ExpertParallelTest, RowsComeBackInOrderFromTheirExperts) {
 
 }  // namespace
 }  // namespace onemodel::distributed
-
-int main(int argc, char** argv) {
-  testing::InitGoogleTest(&argc, argv);
-  onemodel::distributed::Communicator& world = onemodel::distributed::MpiWorld();
-  if (world.rank() != 0) {
-    auto& listeners = testing::UnitTest::GetInstance()->listeners();
-    delete listeners.Release(listeners.default_result_printer());
-  }
-  int64_t failures = RUN_ALL_TESTS() != 0 ? 1 : 0;
-  if (!world.AllReduceSum(&failures, 1).ok()) return 1;
-  if (world.rank() == 0) std::printf("ranks %d, ranks with failures %lld\n", world.size(), static_cast<long long>(failures));
-  return failures == 0 ? 0 : 1;
-}

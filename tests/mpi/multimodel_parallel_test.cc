@@ -3,7 +3,6 @@
 // auxiliary losses on) trained with each batch sharded over the ranks and its experts over every EP x DP layout
 // gives, at every step, the whole-batch loss (the mean of the ranks' shard losses) and, at the end, the parameters
 // of the same model trained on the whole batch in one process — computed on every rank alone as the reference.
-#include <cstdio>
 
 #include "configs/config.h"
 #include "core/ops/ops.h"
@@ -111,16 +110,3 @@ TEST(MultiModelParallelTest, EveryLayoutTrainsLikeOneProcess) {
 
 }  // namespace
 }  // namespace onemodel::distributed
-
-int main(int argc, char** argv) {
-  testing::InitGoogleTest(&argc, argv);
-  onemodel::distributed::Communicator& world = onemodel::distributed::MpiWorld();
-  if (world.rank() != 0) {
-    auto& listeners = testing::UnitTest::GetInstance()->listeners();
-    delete listeners.Release(listeners.default_result_printer());
-  }
-  int64_t failures = RUN_ALL_TESTS() != 0 ? 1 : 0;
-  if (!world.AllReduceSum(&failures, 1).ok()) return 1;
-  if (world.rank() == 0) std::printf("ranks %d, ranks with failures %lld\n", world.size(), static_cast<long long>(failures));
-  return failures == 0 ? 0 : 1;
-}
