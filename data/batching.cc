@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "core/rng.h"
+#include "glog/logging.h"
 
 namespace onemodel::data {
 namespace {
@@ -50,6 +51,20 @@ std::vector<std::vector<int64_t>> ShuffledBatches(int64_t n, int64_t batch_size,
     batches.emplace_back(order.begin() + begin, order.begin() + begin + batch_size);
   }
   return batches;
+}
+
+const std::vector<int64_t>& EpochBatches::At(int64_t position) {
+  if (per_epoch_ == 0) {
+    batches_ = make_epoch_(0);
+    per_epoch_ = static_cast<int64_t>(batches_.size());
+    CHECK_GT(per_epoch_, 0) << "EpochBatches: an epoch without batches";
+  }
+  const auto epoch = static_cast<uint32_t>(position / per_epoch_);
+  if (epoch != epoch_) {
+    batches_ = make_epoch_(epoch);
+    epoch_ = epoch;
+  }
+  return batches_[position % per_epoch_];
 }
 
 }  // namespace onemodel::data

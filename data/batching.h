@@ -4,6 +4,7 @@
 #define ONEMODEL_DATA_BATCHING_H_
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 namespace onemodel::data {
@@ -21,6 +22,22 @@ std::vector<std::vector<int64_t>> LengthBucketedBatches(const std::vector<int64_
 // Batches of `batch_size` consecutive examples of a shuffled epoch (the last partial batch is dropped).
 std::vector<std::vector<int64_t>> ShuffledBatches(int64_t n, int64_t batch_size, uint64_t seed, uint16_t stream,
                                                   uint32_t epoch);
+
+// A task's stream of batches, epoch after epoch: batch `position` of the stream is batch position % B of epoch
+// position / B (B batches per epoch, the same every epoch). Keeps the epoch last asked for, since training reads
+// positions in order.
+class EpochBatches {
+ public:
+  using MakeEpoch = std::function<std::vector<std::vector<int64_t>>(uint32_t epoch)>;
+  explicit EpochBatches(MakeEpoch make_epoch) : make_epoch_(std::move(make_epoch)) {}
+  const std::vector<int64_t>& At(int64_t position);
+
+ private:
+  MakeEpoch make_epoch_;
+  int64_t per_epoch_ = 0;
+  uint32_t epoch_ = 0;
+  std::vector<std::vector<int64_t>> batches_;
+};
 
 }  // namespace onemodel::data
 

@@ -46,5 +46,18 @@ TEST(BatchingTest, ShuffledBatchesDropThePartialBatch) {
   for (const auto& b : batches) EXPECT_EQ(b.size(), 3u);
 }
 
+TEST(BatchingTest, EpochBatchesWalkEpochsInOrderAndBack) {
+  int made = 0;
+  EpochBatches stream([&](uint32_t epoch) {
+    ++made;
+    return ShuffledBatches(10, 3, 1, 1, epoch);  // 3 batches an epoch
+  });
+  EXPECT_EQ(stream.At(0), ShuffledBatches(10, 3, 1, 1, 0)[0]);
+  EXPECT_EQ(stream.At(2), ShuffledBatches(10, 3, 1, 1, 0)[2]);
+  EXPECT_EQ(stream.At(4), ShuffledBatches(10, 3, 1, 1, 1)[1]);
+  EXPECT_EQ(made, 2);
+  EXPECT_EQ(stream.At(1), ShuffledBatches(10, 3, 1, 1, 0)[1]);  // going back rebuilds that epoch
+}
+
 }  // namespace
 }  // namespace onemodel::data

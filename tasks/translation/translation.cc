@@ -63,7 +63,10 @@ class TranslationTask : public Task {
   TranslationTask(const TaskContext& context, std::shared_ptr<const data::SubwordVocab> vocab,
                   std::vector<Example> train, std::vector<Example> test)
       : name_(context.config.name()), config_(context.config), seed_(context.seed), stream_(context.stream),
-        vocab_(std::move(vocab)), train_(std::move(train)), test_(std::move(test)) {
+        vocab_(std::move(vocab)), train_(std::move(train)), test_(std::move(test)),
+        batches_([this](uint32_t epoch) {
+          return data::LengthBucketedBatches(lengths_, config_.batch_size(), seed_, stream_, epoch);
+        }) {
     for (const Example& e : train_) lengths_.push_back(std::max(e.source_ids.size(), e.target_ids.size()));
   }
 
@@ -74,13 +77,7 @@ class TranslationTask : public Task {
   int64_t TrainExamples() const override { return static_cast<int64_t>(train_.size()); }
 
   model::Batch TrainBatch(int64_t position) const override {
-    const int64_t per_epoch = (TrainExamples() + config_.batch_size() - 1) / config_.batch_size();
-    const auto epoch = static_cast<uint32_t>(position / per_epoch);
-    if (epoch != cached_epoch_) {
-      batches_ = data::LengthBucketedBatches(lengths_, config_.batch_size(), seed_, stream_, epoch);
-      cached_epoch_ = epoch;
-    }
-    return Gather(train_, batches_[position % per_epoch]);
+    return Gather(train_, batches_.At(position));
   }
 
   EvalResult Evaluate(const model::MultiModel& model, int task, int64_t examples) const override {
@@ -133,8 +130,7 @@ class TranslationTask : public Task {
   std::shared_ptr<const data::SubwordVocab> vocab_;
   std::vector<Example> train_, test_;
   std::vector<int64_t> lengths_;
-  mutable uint32_t cached_epoch_ = UINT32_MAX;
-  mutable std::vector<std::vector<int64_t>> batches_;
+  mutable data::EpochBatches batches_;
 };
 
 absl::StatusOr<std::unique_ptr<Task>> Create(const TaskContext& context, bool german_source) {

@@ -18,7 +18,10 @@ class FashionMnistTask : public Task {
  public:
   FashionMnistTask(const TaskContext& context, data::LabeledImages train, data::LabeledImages test)
       : name_(context.config.name()), batch_size_(context.config.batch_size()), seed_(context.seed),
-        stream_(context.stream), train_(std::move(train)), test_(std::move(test)) {}
+        stream_(context.stream), train_(std::move(train)), test_(std::move(test)),
+        batches_([this](uint32_t epoch) {
+          return data::ShuffledBatches(TrainExamples(), batch_size_, seed_, stream_, epoch);
+        }) {}
 
   model::TaskHead Head() const override {
     return {name_, model::InputModality::kImage, model::OutputModality::kClassLabel, 10, "", 0};
@@ -27,13 +30,7 @@ class FashionMnistTask : public Task {
   int64_t TrainExamples() const override { return train_.images.dim(0); }
 
   model::Batch TrainBatch(int64_t position) const override {
-    const int64_t per_epoch = TrainExamples() / batch_size_;
-    const auto epoch = static_cast<uint32_t>(position / per_epoch);
-    if (epoch != cached_epoch_) {
-      batches_ = data::ShuffledBatches(TrainExamples(), batch_size_, seed_, stream_, epoch);
-      cached_epoch_ = epoch;
-    }
-    return Gather(train_, batches_[position % per_epoch]);
+    return Gather(train_, batches_.At(position));
   }
 
   EvalResult Evaluate(const model::MultiModel& model, int task, int64_t examples) const override {
@@ -70,9 +67,7 @@ class FashionMnistTask : public Task {
   uint64_t seed_;
   uint16_t stream_;
   data::LabeledImages train_, test_;
-  // The current epoch's batches (positions are read in order, so one epoch is enough).
-  mutable uint32_t cached_epoch_ = UINT32_MAX;
-  mutable std::vector<std::vector<int64_t>> batches_;
+  mutable data::EpochBatches batches_;
 };
 
 absl::StatusOr<std::unique_ptr<Task>> Create(const TaskContext& context) {
