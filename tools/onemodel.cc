@@ -132,12 +132,9 @@ int InspectCommand(const std::vector<std::string>& args) {
     std::fprintf(stderr, "onemodel inspect: give one checkpoint (or run) directory\n%s", kUsage);
     return 2;
   }
-  std::string dir = args[0];
-  if (std::filesystem::exists(dir + "/latest")) {
-    absl::StatusOr<std::string> latest = LatestCheckpoint(dir);
-    if (!latest.ok()) return Fail(latest.status());
-    dir = *latest;
-  }
+  absl::StatusOr<std::string> resolved = ResolveCheckpointDir(args[0]);
+  if (!resolved.ok()) return Fail(resolved.status());
+  const std::string& dir = *resolved;
   absl::StatusOr<CheckpointContents> ckpt = LoadCheckpoint(dir);
   if (!ckpt.ok()) return Fail(ckpt.status());
   const NamedTensors& params = ckpt->groups["params"];

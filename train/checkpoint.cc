@@ -198,4 +198,9 @@ absl::Status RestoreTensors(const CheckpointContents& checkpoint, const std::str
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::string> ResolveCheckpointDir(const std::string& dir) {
+  if (!std::filesystem::exists(absl::StrCat(dir, "/latest"))) return dir;
+  return LatestCheckpoint(dir);
+}
+
 }  // namespace onemodel

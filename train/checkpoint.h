@@ -32,6 +32,10 @@ absl::StatusOr<CheckpointContents> LoadCheckpoint(const std::string& checkpoint_
 // run_dir/<name in run_dir/latest>, or NotFound.
 absl::StatusOr<std::string> LatestCheckpoint(const std::string& run_dir);
 
+// What a user names on the command line: a ckpt-<step> directory as is, or a run directory (one with `latest`)
+// as its latest checkpoint.
+absl::StatusOr<std::string> ResolveCheckpointDir(const std::string& dir);
+
 // Copies the checkpoint's tensors of `group` into `into` (matched by name), checking shapes and dtypes:
 // an error names the checkpoint, the tensor and both shapes; nothing is modified unless all match.
 absl::Status RestoreTensors(const CheckpointContents& checkpoint, const std::string& group, const NamedTensors& into,

@@ -42,12 +42,9 @@ absl::StatusOr<std::vector<CheckpointEval>> EvaluateCheckpoints(const std::vecto
   if (checkpoints.empty()) return absl::InvalidArgumentError("eval: no --checkpoint given");
   std::vector<CheckpointEval> out;
   for (const std::string& given : checkpoints) {
-    std::string dir = given;
-    if (std::filesystem::exists(given + "/latest")) {
-      absl::StatusOr<std::string> latest = LatestCheckpoint(given);
-      if (!latest.ok()) return latest.status();
-      dir = *latest;
-    }
+    absl::StatusOr<std::string> resolved = ResolveCheckpointDir(given);
+    if (!resolved.ok()) return resolved.status();
+    const std::string& dir = *resolved;
     absl::StatusOr<CheckpointContents> ckpt = LoadCheckpoint(dir);
     if (!ckpt.ok()) return ckpt.status();
     absl::StatusOr<Session> session = BuildSession(ckpt->config);
