@@ -13,11 +13,24 @@
 namespace onemodel {
 namespace {
 
-// Two small data-free tasks registered by this test: copying random id sequences, and telling which quadrant
-// of a random image is brightest. Batches are pure functions of (seed, position), as the Task contract asks.
-class CopyTask : public tasks::Task {
+// Two small data-free tasks registered by this test: copying random id sequences, and labels for random images
+// (round-robin: the tests are about the trainer, not about what is learnable). Batches are pure functions of
+// (seed, position), as the Task contract asks.
+class ToyTask : public tasks::Task {
  public:
-  explicit CopyTask(const tasks::TaskContext& c) : name_(c.config.name()), seed_(c.seed), batch_(c.config.batch_size()) {}
+  explicit ToyTask(const tasks::TaskContext& c) : name_(c.config.name()), seed_(c.seed), batch_(c.config.batch_size()) {}
+  tasks::EvalResult Evaluate(const model::MultiModel&, int, int64_t) const override { return {{{"none", 0}}, {}, 0}; }
+
+ protected:
+  RngKey Key(int64_t position, uint16_t part) const { return RngKey{seed_, static_cast<uint32_t>(position), part, 9}; }
+  std::string name_;
+  uint64_t seed_;
+  int64_t batch_;
+};
+
+class CopyTask : public ToyTask {
+ public:
+  using ToyTask::ToyTask;
   model::TaskHead Head() const override {
     return {name_, model::InputModality::kSymbols, model::OutputModality::kSymbols, 0, "toy", 16};
   }
@@ -25,42 +38,30 @@ class CopyTask : public tasks::Task {
   model::Batch TrainBatch(int64_t position) const override {
     std::vector<int64_t> ids(batch_ * 5);
     for (size_t i = 0; i < ids.size(); ++i) {
-      ids[i] = i % 5 == 4 ? 2 : 3 + static_cast<int64_t>(UniformAt(RngKey{seed_, static_cast<uint32_t>(position), 1, 9}, i) * 13);
+      ids[i] = i % 5 == 4 ? 2 : 3 + static_cast<int64_t>(UniformAt(Key(position, 1), i) * 13);
     }
     model::Batch b;
     b.input_ids = Tensor::FromIndices(ids, {batch_, 5});
     b.targets = b.input_ids;
     return b;
   }
-  tasks::EvalResult Evaluate(const model::MultiModel&, int, int64_t) const override { return {{{"none", 0}}, {}, 0}; }
-
- private:
-  std::string name_;
-  uint64_t seed_;
-  int64_t batch_;
 };
 
-class QuadrantTask : public tasks::Task {
+class QuadrantTask : public ToyTask {
  public:
-  explicit QuadrantTask(const tasks::TaskContext& c) : name_(c.config.name()), seed_(c.seed), batch_(c.config.batch_size()) {}
+  using ToyTask::ToyTask;
   model::TaskHead Head() const override {
     return {name_, model::InputModality::kImage, model::OutputModality::kClassLabel, 4, "", 0};
   }
   int64_t TrainExamples() const override { return 500; }
   model::Batch TrainBatch(int64_t position) const override {
     model::Batch b;
-    b.images = RandomUniform({batch_, 16, 16}, RngKey{seed_, static_cast<uint32_t>(position), 2, 9});
+    b.images = RandomUniform({batch_, 16, 16}, Key(position, 2));
     std::vector<int64_t> labels(batch_);
     for (int64_t i = 0; i < batch_; ++i) labels[i] = (position + i) % 4;
     b.targets = Tensor::FromIndices(labels, {batch_, 1});
     return b;
   }
-  tasks::EvalResult Evaluate(const model::MultiModel&, int, int64_t) const override { return {{{"none", 0}}, {}, 0}; }
-
- private:
-  std::string name_;
-  uint64_t seed_;
-  int64_t batch_;
 };
 
 ONEMODEL_REGISTER_TASK("test_copy", "test: copy ids", [](const tasks::TaskContext& c) {
