@@ -107,8 +107,7 @@ NamedTensors Adam::State() const {
   return out;
 }
 
-float ClipGradNorm(const std::vector<Tensor>& params, float max_norm) {
-  CHECK_GT(max_norm, 0.f) << "ClipGradNorm: max_norm must be > 0";
+double GradSquaredSum(const std::vector<Tensor>& params) {
   double sum = 0.0;
   for (const Tensor& p : params) {
     if (!p.grad().defined()) continue;
@@ -117,17 +116,25 @@ float ClipGradNorm(const std::vector<Tensor>& params, float max_norm) {
 #pragma omp parallel for simd reduction(+ : sum) if (n > (1 << 15))
     for (int64_t j = 0; j < n; ++j) sum += static_cast<double>(g[j]) * g[j];
   }
-  const float norm = static_cast<float>(std::sqrt(sum));
-  if (norm > max_norm) {
-    const float scale = max_norm / (norm + 1e-6f);
-    for (const Tensor& p : params) {
-      if (!p.grad().defined()) continue;
-      float* g = p.grad().data<float>();
-      const int64_t n = p.numel();
+  return sum;
+}
+
+void ClipGradsToNorm(const std::vector<Tensor>& params, float norm, float max_norm) {
+  CHECK_GT(max_norm, 0.f) << "ClipGradNorm: max_norm must be > 0";
+  if (norm <= max_norm) return;
+  const float scale = max_norm / (norm + 1e-6f);
+  for (const Tensor& p : params) {
+    if (!p.grad().defined()) continue;
+    float* g = p.grad().data<float>();
+    const int64_t n = p.numel();
 #pragma omp parallel for simd if (n > (1 << 15))
-      for (int64_t j = 0; j < n; ++j) g[j] *= scale;
-    }
+    for (int64_t j = 0; j < n; ++j) g[j] *= scale;
   }
+}
+
+float ClipGradNorm(const std::vector<Tensor>& params, float max_norm) {
+  const float norm = static_cast<float>(std::sqrt(GradSquaredSum(params)));
+  ClipGradsToNorm(params, norm, max_norm);
   return norm;
 }
 

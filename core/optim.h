@@ -62,6 +62,10 @@ class Adam : public Optimizer {
 
 // Scales all gradients so their global L2 norm is at most max_norm; returns the norm before clipping.
 float ClipGradNorm(const std::vector<Tensor>& params, float max_norm);
+// Its two halves, for gradients spread over ranks (distributed/collectives.h sums the squares over the ranks):
+// the sum of the squared gradient entries, and the scaling of every gradient by max_norm / norm when norm > max_norm.
+double GradSquaredSum(const std::vector<Tensor>& params);
+void ClipGradsToNorm(const std::vector<Tensor>& params, float norm, float max_norm);
 
 struct LrSchedule {
   enum class Kind { kConstant, kWarmupRsqrt, kCosine };

@@ -1,9 +1,11 @@
 #include "distributed/collectives.h"
 
+#include <cmath>
 #include <cstring>
 #include <numeric>
 
 #include "core/autograd.h"
+#include "core/optim.h"
 #include "glog/logging.h"
 
 namespace onemodel::distributed {
@@ -115,6 +117,19 @@ absl::Status SyncGradients(const ProcessGroups& groups, const NamedTensors& para
     for (int64_t i = 0; i < p.numel(); ++i) g[i] *= scale;
   }
   return AverageGradients(*groups.data, expert);
+}
+
+absl::StatusOr<float> ClipGradNorm(const ProcessGroups& groups, const NamedTensors& params, float max_norm) {
+  std::vector<Tensor> dense, expert, all;
+  for (const auto& [name, p] : params) {
+    (IsExpertParameter(name) ? expert : dense).push_back(p);
+    all.push_back(p);
+  }
+  double expert_squares = GradSquaredSum(expert);
+  if (absl::Status s = groups.expert->AllReduceSum(&expert_squares, 1); !s.ok()) return s;
+  const float norm = static_cast<float>(std::sqrt(GradSquaredSum(dense) + expert_squares));
+  ClipGradsToNorm(all, norm, max_norm);
+  return norm;
 }
 
 }  // namespace onemodel::distributed

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "core/module.h"
 #include "core/tensor.h"
 #include "distributed/communicator.h"
@@ -37,6 +38,11 @@ absl::Status AverageGradients(Communicator& comm, const NamedTensors& params, in
 // (names with an "experts" component).
 absl::Status SyncGradients(const ProcessGroups& groups, const NamedTensors& params);
 bool IsExpertParameter(const std::string& name);
+
+// Gradient-norm clipping over the whole (sharded) model, after SyncGradients: dense gradients are the same on every
+// rank, expert gradients are this rank's shard, so their squares are summed over the expert group. Scales every
+// gradient as ClipGradNorm on one process would; returns the norm before clipping.
+absl::StatusOr<float> ClipGradNorm(const ProcessGroups& groups, const NamedTensors& params, float max_norm);
 
 }  // namespace onemodel::distributed
 

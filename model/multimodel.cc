@@ -26,6 +26,11 @@ Tensor AddTiming(const Tensor& x) {
   return ops::Add(x, TimingSignal(x.dim(1), x.dim(2)).To(x.device()));
 }
 
+// The random-stream index of x's first element when x [B, L, d] holds rows first_row.. of the whole batch.
+uint64_t RowOffset(const Tensor& x, const RunContext& run) {
+  return static_cast<uint64_t>(run.first_row * x.dim(1) * x.dim(2));
+}
+
 }  // namespace
 
 MultiModel::MultiModel(const config::TrunkConfig& config, std::vector<TaskHead> heads, uint64_t seed,
@@ -81,7 +86,7 @@ MultiModel::Encoded MultiModel::Encode(int task, const Batch& batch, const RunCo
     e.mask = MaskOf(batch.input_ids);
   }
   x = ops::Dropout(AddTiming(x), config_.dropout(), RngKey{seed_, run.step, kInputDropoutLayer, kDropoutPurpose},
-                   run.training);
+                   run.training, RowOffset(x, run));
   e.states = encoder_.Forward(x, e.mask, run, aux);
   return e;
 }
@@ -93,7 +98,7 @@ Tensor MultiModel::DecodeStates(int task, const Encoded& encoded, const Tensor& 
   Tensor y = ops::Add(Tensor::Zeros({b, 1, d}, DType::kF32, device), ops::Reshape(task_tokens_[task], {1, 1, d}));
   if (prefix.defined() && prefix.numel() > 0) y = ops::Concat({y, Symbols(task).Embed(prefix)}, 1);
   y = ops::Dropout(AddTiming(y), config_.dropout(), RngKey{seed_, run.step, kTargetDropoutLayer, kDropoutPurpose},
-                   run.training);
+                   run.training, RowOffset(y, run));
   return decoder_.Forward(mixer_.Forward(y, encoded.states, encoded.mask), encoded.states, encoded.mask, run, aux);
 }
 

@@ -33,6 +33,9 @@ struct TrunkAux {
 struct RunContext {
   bool training = false;
   uint32_t step = 0;
+  // The batch's first row within the whole batch when each rank runs a share of it: dropout then draws what one
+  // process would for these rows.
+  int64_t first_row = 0;
 };
 
 // A pre-norm residual around an MoE layer: x + MoE(LN(x)).

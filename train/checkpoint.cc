@@ -14,7 +14,9 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "core/safetensors.h"
+#include "distributed/collectives.h"
 #include "google/protobuf/text_format.h"
 #include "train/crc32c.h"
 
@@ -69,37 +71,46 @@ std::vector<int64_t> CheckpointSteps(const std::string& run_dir) {
   return steps;
 }
 
-}  // namespace
+// `local` on this rank, and an error naming the rank(s) that failed on every rank (collective).
+absl::Status AllRanksOk(distributed::Communicator* ranks, const absl::Status& local, const std::string& what) {
+  if (ranks == nullptr || ranks->size() == 1) return local;
+  std::vector<int64_t> failed(ranks->size(), 0);
+  failed[ranks->rank()] = local.ok() ? 0 : 1;
+  if (absl::Status s = ranks->AllReduceSum(failed.data(), ranks->size()); !s.ok()) return s;
+  if (!local.ok()) return local;
+  std::vector<std::string> names;
+  for (int r = 0; r < ranks->size(); ++r) {
+    if (failed[r] != 0) names.push_back(absl::StrCat(r));
+  }
+  if (names.empty()) return absl::OkStatus();
+  return absl::InternalError(absl::StrCat(what, " failed on rank(s) ", absl::StrJoin(names, ", "), " (see its error)"));
+}
 
-absl::Status SaveCheckpoint(const std::string& run_dir, const CheckpointContents& c, int keep_last) {
-  if (keep_last < 1) return absl::InvalidArgumentError("SaveCheckpoint: keep_last must be >= 1");
+// Rank 0's half: the other ranks' indexes into the manifest, then rename, `latest`, and pruning.
+absl::Status CommitCheckpoint(const std::string& run_dir, const std::string& name, const std::string& tmp_dir,
+                              const std::string& final_dir, const CheckpointContents& c,
+                              config::CheckpointManifest manifest, int keep_last) {
   std::error_code ec;
-  fs::create_directories(run_dir, ec);
-  if (ec) return absl::InternalError(absl::StrCat(run_dir, ": cannot create: ", ec.message()));
-  const std::string name = absl::StrCat(kPrefix, c.step);
-  const std::string final_dir = absl::StrCat(run_dir, "/", name);
-  const std::string tmp_dir = absl::StrCat(run_dir, "/.tmp-", name, "-", ::getpid());
-  fs::remove_all(tmp_dir, ec);
-  fs::create_directories(tmp_dir, ec);
-  if (ec) return absl::InternalError(absl::StrCat(tmp_dir, ": cannot create: ", ec.message()));
-
-  config::CheckpointManifest manifest;
+  std::vector<std::string> parts;
+  for (const auto& entry : fs::directory_iterator(tmp_dir, ec)) {
+    const std::string file = entry.path().filename().string();
+    if (file.rfind("index.rank-", 0) == 0) parts.push_back(entry.path().string());
+  }
+  std::sort(parts.begin(), parts.end());
+  for (const std::string& part : parts) {
+    std::ifstream in(part);
+    std::stringstream text;
+    text << in.rdbuf();
+    config::CheckpointManifest index;
+    if (!google::protobuf::TextFormat::ParseFromString(text.str(), &index)) {
+      return absl::DataLossError(absl::StrCat(part, ": cannot parse"));
+    }
+    manifest.MergeFrom(index);
+    std::remove(part.c_str());
+  }
   manifest.set_step(c.step);
   *manifest.mutable_config() = c.config;
   for (const auto& [k, v] : c.values) (*manifest.mutable_values())[k] = v;
-  for (const auto& [group, tensors] : c.groups) {
-    const std::string file = absl::StrCat(group, ".safetensors");
-    absl::Status s = WriteSafetensors(absl::StrCat(tmp_dir, "/", file), tensors);
-    if (!s.ok()) return s;
-    for (const auto& [tensor_name, t] : tensors) {
-      auto* entry = manifest.add_tensors();
-      entry->set_name(tensor_name);
-      entry->set_file(file);
-      entry->set_dtype(DTypeName(t.dtype()));
-      for (int64_t d : t.shape()) entry->add_shape(d);
-      entry->set_crc32c(TensorCrc(t));
-    }
-  }
   std::string text;
   google::protobuf::TextFormat::PrintToString(manifest, &text);
   absl::Status s = WriteFileAtomically(absl::StrCat(tmp_dir, "/manifest.pbtxt"), text);
@@ -123,6 +134,52 @@ absl::Status SaveCheckpoint(const std::string& run_dir, const CheckpointContents
     if (entry_name.rfind(".tmp-", 0) == 0) fs::remove_all(entry.path(), ec);
   }
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status SaveCheckpoint(const std::string& run_dir, const CheckpointContents& c, int keep_last,
+                            distributed::Communicator* ranks) {
+  if (keep_last < 1) return absl::InvalidArgumentError("SaveCheckpoint: keep_last must be >= 1");
+  const int rank = ranks == nullptr ? 0 : ranks->rank();
+  const std::string name = absl::StrCat(kPrefix, c.step);
+  const std::string final_dir = absl::StrCat(run_dir, "/", name);
+  // One name every writer knows; a leftover of a crashed writer is cleared by rank 0 first.
+  const std::string tmp_dir = absl::StrCat(run_dir, "/.tmp-", name);
+  std::error_code ec;
+  absl::Status s;
+  if (rank == 0) {
+    fs::create_directories(run_dir, ec);
+    fs::remove_all(tmp_dir, ec);
+    fs::create_directories(tmp_dir, ec);
+    if (ec) s = absl::InternalError(absl::StrCat(tmp_dir, ": cannot create: ", ec.message()));
+  }
+  if (s = AllRanksOk(ranks, s, "creating the checkpoint directory"); !s.ok()) return s;
+
+  // Each rank writes its groups and an index of them; rank 0 merges the indexes into the manifest.
+  config::CheckpointManifest manifest;
+  for (const auto& [group, tensors] : c.groups) {
+    const std::string file = absl::StrCat(group, ".safetensors");
+    s = WriteSafetensors(absl::StrCat(tmp_dir, "/", file), tensors);
+    if (!s.ok()) break;
+    for (const auto& [tensor_name, t] : tensors) {
+      auto* entry = manifest.add_tensors();
+      entry->set_name(tensor_name);
+      entry->set_file(file);
+      entry->set_dtype(DTypeName(t.dtype()));
+      for (int64_t d : t.shape()) entry->add_shape(d);
+      entry->set_crc32c(TensorCrc(t));
+    }
+  }
+  const std::string part_index = absl::StrCat(tmp_dir, "/index.rank-", rank, ".pbtxt");
+  if (s.ok() && rank > 0 && manifest.tensors_size() > 0) {
+    std::string text;
+    google::protobuf::TextFormat::PrintToString(manifest, &text);
+    s = WriteFileAtomically(part_index, text);
+  }
+  if (s = AllRanksOk(ranks, s, "writing checkpoint tensors"); !s.ok()) return s;
+  if (rank == 0) s = CommitCheckpoint(run_dir, name, tmp_dir, final_dir, c, manifest, keep_last);
+  return AllRanksOk(ranks, s, "committing the checkpoint");
 }
 
 absl::StatusOr<std::string> LatestCheckpoint(const std::string& run_dir) {
@@ -174,19 +231,44 @@ absl::StatusOr<CheckpointContents> LoadCheckpoint(const std::string& dir) {
   return c;
 }
 
-absl::Status RestoreTensors(const CheckpointContents& checkpoint, const std::string& group, const NamedTensors& into,
-                            const std::string& checkpoint_dir) {
-  auto g = checkpoint.groups.find(group);
-  if (g == checkpoint.groups.end()) {
-    return absl::NotFoundError(absl::StrCat(checkpoint_dir, ": no '", group, "' tensors"));
+NamedTensors ByGlobalExpertId(const NamedTensors& tensors, int expert_shard) {
+  NamedTensors out;
+  for (const auto& [name, t] : tensors) {
+    if (!distributed::IsExpertParameter(name)) {
+      out.emplace_back(name, t);
+      continue;
+    }
+    const Shape& shape = t.shape();
+    const Shape per_expert(shape.begin() + 1, shape.end());
+    const int64_t local = shape[0];
+    for (int64_t i = 0; i < local; ++i) {
+      out.emplace_back(absl::StrCat(name, "@", expert_shard * local + i), t.Narrow(i, i + 1).View(per_expert));
+    }
   }
+  return out;
+}
+
+NamedTensors GroupTensors(const CheckpointContents& checkpoint, const std::string& group) {
+  NamedTensors out;
+  for (const auto& [name, tensors] : checkpoint.groups) {
+    if (name == group || name.rfind(group + ".", 0) == 0) out.insert(out.end(), tensors.begin(), tensors.end());
+  }
+  return out;
+}
+
+absl::Status RestoreTensors(const CheckpointContents& checkpoint, const std::string& group, const NamedTensors& into,
+                            const std::string& checkpoint_dir, int expert_shard) {
+  const NamedTensors stored = GroupTensors(checkpoint, group);
+  if (stored.empty()) return absl::NotFoundError(absl::StrCat(checkpoint_dir, ": no '", group, "' tensors"));
   std::map<std::string, const Tensor*> saved;
-  for (const auto& [name, t] : g->second) saved[name] = &t;
+  for (const auto& [name, t] : stored) saved[name] = &t;
+  const NamedTensors wanted = ByGlobalExpertId(into, expert_shard);
   // Check everything first, so a mismatch changes nothing.
-  for (const auto& [name, t] : into) {
+  for (const auto& [name, t] : wanted) {
     auto it = saved.find(name);
     if (it == saved.end()) {
-      return absl::NotFoundError(absl::StrCat(checkpoint_dir, ": no tensor '", name, "' in '", group, "'"));
+      return absl::NotFoundError(absl::StrCat(checkpoint_dir, ": no tensor '", name, "' in '", group,
+                                              "' (a model with more experts, or other parts?)"));
     }
     if (it->second->shape() != t.shape() || it->second->dtype() != t.dtype()) {
       return absl::InvalidArgumentError(absl::StrCat(checkpoint_dir, ": tensor '", name, "' is ",
@@ -194,7 +276,7 @@ absl::Status RestoreTensors(const CheckpointContents& checkpoint, const std::str
                                                      ShapeToString(t.shape()), " in the model (another model shape?)"));
     }
   }
-  for (const auto& [name, t] : into) const_cast<Tensor&>(t).CopyFrom(*saved[name]);
+  for (const auto& [name, t] : wanted) const_cast<Tensor&>(t).CopyFrom(*saved[name]);
   return absl::OkStatus();
 }
 

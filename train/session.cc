@@ -27,14 +27,14 @@ int Session::TaskIndex(const std::string& name) const {
   return -1;
 }
 
-absl::StatusOr<Session> BuildSession(const config::Experiment& config) {
+absl::StatusOr<Session> BuildSession(const config::Experiment& config, const moe::MoeParallel& parallel) {
   if (config.tasks().empty()) return absl::InvalidArgumentError("config field tasks: at least one task is needed");
   absl::Status s = model::ValidateTrunkConfig(config.model());
   if (!s.ok()) return s;
   Session session;
   session.config = config;
   std::set<std::string> names;
-  std::vector<model::TaskHead> heads;
+  std::vector<model::TaskHead>& heads = session.heads;
   for (int i = 0; i < config.tasks_size(); ++i) {
     const config::TaskConfig& t = config.tasks(i);
     const std::string field = absl::StrCat("tasks[", i, "]");
@@ -51,7 +51,7 @@ absl::StatusOr<Session> BuildSession(const config::Experiment& config) {
     heads.push_back((*task)->Head());
     session.tasks.push_back(*std::move(task));
   }
-  session.model = std::make_unique<model::MultiModel>(config.model(), heads, config.seed());
+  session.model = std::make_unique<model::MultiModel>(config.model(), heads, config.seed(), parallel);
   return session;
 }
 

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -12,11 +13,13 @@
 #include "absl/strings/str_join.h"
 #include "core/autograd.h"
 #include "core/ops/ops.h"
+#include "distributed/collectives.h"
 #include "train/checkpoint.h"
 #include "train/metrics_writer.h"
 #include "train/optimizer_config.h"
 #include "train/sampler.h"
 #include "train/session.h"
+#include "train/training_ranks.h"
 
 namespace onemodel {
 namespace {
@@ -68,6 +71,23 @@ struct Interval {
       samples[i] += 1;
     }
   }
+  // Routing statistics are each rank's own: the progress line shows their mean over the ranks.
+  absl::Status SumRoutingOverRanks(const TrainingRanks& ranks) {
+    if (ranks.size() == 1) return absl::OkStatus();
+    std::vector<double> flat;
+    for (size_t i = 0; i < load.size(); ++i) {
+      flat.insert(flat.end(), load[i].begin(), load[i].end());
+      flat.insert(flat.end(), {drop[i], cv[i]});
+    }
+    if (absl::Status s = ranks.Sum(flat.data(), static_cast<int64_t>(flat.size())); !s.ok()) return s;
+    size_t k = 0;
+    for (size_t i = 0; i < load.size(); ++i) {
+      for (double& l : load[i]) l = flat[k++] / ranks.size();
+      drop[i] = flat[k++] / ranks.size();
+      cv[i] = flat[k++] / ranks.size();
+    }
+    return absl::OkStatus();
+  }
 };
 
 const char* MoePositionName(size_t i) { return i == 0 ? "encoder" : i == 1 ? "decoder" : "moe"; }
@@ -78,15 +98,17 @@ std::string LoadList(const std::vector<double>& load, double samples) {
   return absl::StrJoin(parts, ",");
 }
 
-absl::StatusOr<std::map<std::string, std::map<std::string, double>>> EvaluateAll(const Session& session, int64_t step,
-                                                                                 MetricsWriter* writer, bool print) {
+absl::StatusOr<std::map<std::string, std::map<std::string, double>>> EvaluateAll(const Session& session,
+                                                                                 const model::MultiModel& model,
+                                                                                 int64_t step, MetricsWriter* writer,
+                                                                                 bool print) {
   std::map<std::string, std::map<std::string, double>> out;
   std::map<std::string, double> scalars;
   for (size_t i = 0; i < session.tasks.size(); ++i) {
     const auto start = Clock::now();
     const tasks::Task& task = *session.tasks[i];
     const std::string name = task.Head().task;
-    const tasks::EvalResult r = task.Evaluate(*session.model, static_cast<int>(i), session.config.tasks(i).eval_examples());
+    const tasks::EvalResult r = task.Evaluate(model, static_cast<int>(i), session.config.tasks(i).eval_examples());
     std::vector<std::string> parts;
     for (const auto& [metric, value] : r.metrics) {
       out[name][metric] = value;
@@ -114,8 +136,13 @@ absl::StatusOr<TrainResult> Train(const config::Experiment& config, const TrainO
   if (config.threads() < 0) return absl::InvalidArgumentError("config field threads must be >= 0 (0: all cores)");
   if (config.threads() > 0) omp_set_num_threads(config.threads());
   const config::TrainConfig& tc = config.train();
+  absl::StatusOr<TrainingRanks> made_ranks = TrainingRanks::Make(config, options.world);
+  if (!made_ranks.ok()) return made_ranks.status();
+  const TrainingRanks& ranks = *made_ranks;
+  const bool lead = ranks.rank() == 0;  // logs, metrics and evaluation
+  const bool print = options.print && lead;
 
-  absl::StatusOr<Session> built = BuildSession(config);
+  absl::StatusOr<Session> built = BuildSession(config, ranks.MoeParallel());
   if (!built.ok()) return built.status();
   Session& session = *built;
   model::MultiModel& model = *session.model;
@@ -129,15 +156,15 @@ absl::StatusOr<TrainResult> Train(const config::Experiment& config, const TrainO
   absl::StatusOr<LrSchedule> schedule = MakeSchedule(config.optimizer(), config.schedule(), tc.max_steps());
   if (!schedule.ok()) return schedule.status();
 
-  // Resume from the run directory's latest checkpoint, if any.
+  // Resume from the run directory's latest checkpoint, if any (written at any layout: experts by global id).
   std::vector<int64_t> positions(num_tasks, 0);
   int64_t step = 0;
   if (absl::StatusOr<std::string> latest = LatestCheckpoint(options.run_dir); latest.ok()) {
     absl::StatusOr<CheckpointContents> ckpt = LoadCheckpoint(*latest);
     if (!ckpt.ok()) return ckpt.status();
-    s = RestoreTensors(*ckpt, "params", model.NamedParameters(), *latest);
+    s = RestoreTensors(*ckpt, "params", model.NamedParameters(), *latest, ranks.expert_shard());
     if (!s.ok()) return s;
-    s = RestoreTensors(*ckpt, "optimizer", (*optimizer)->State(), *latest);
+    s = RestoreTensors(*ckpt, "optimizer", (*optimizer)->State(), *latest, ranks.expert_shard());
     if (!s.ok()) return s;
     for (size_t i = 0; i < num_tasks; ++i) {
       const std::string key = absl::StrCat("position/", session.tasks[i]->Head().task);
@@ -148,16 +175,37 @@ absl::StatusOr<TrainResult> Train(const config::Experiment& config, const TrainO
       }
     }
     step = ckpt->step;
-    if (options.print) std::printf("resuming from %s (step %lld)\n", latest->c_str(), static_cast<long long>(step));
+    if (print) {
+      const auto layout = [&](const char* key) {
+        const auto it = ckpt->values.find(key);
+        return it == ckpt->values.end() ? std::string("1") : it->second;
+      };
+      std::printf("resuming from %s (step %lld, written by %s rank(s), expert-parallel %s)\n", latest->c_str(),
+                  static_cast<long long>(step), layout("world_size").c_str(), layout("expert_parallel").c_str());
+    }
   }
-  absl::StatusOr<MetricsWriter> writer = MetricsWriter::Open(options.run_dir);
-  if (!writer.ok()) return writer.status();
+  std::optional<MetricsWriter> writer;
+  if (lead) {
+    absl::StatusOr<MetricsWriter> opened = MetricsWriter::Open(options.run_dir);
+    if (!opened.ok()) return opened.status();
+    writer.emplace(*std::move(opened));
+  }
+  // Rank 0 evaluates an unsharded copy of the model (gathered when due), so metrics are those of one process.
+  std::unique_ptr<model::MultiModel> eval_model;
+  if (lead && ranks.size() > 1) {
+    eval_model = std::make_unique<model::MultiModel>(config.model(), session.heads, config.seed());
+  }
 
-  if (options.print) {
+  if (print) {
     std::printf("model: %lld parameters (", static_cast<long long>(model.NumParameters()));
     std::vector<std::string> parts;
     for (const auto& [part, n] : ParametersByPart(model.NamedParameters())) parts.push_back(absl::StrCat(part, " ", n));
-    std::printf("%s), %d threads\n", absl::StrJoin(parts, ", ").c_str(), omp_get_max_threads());
+    std::printf("%s)%s, %d threads\n", absl::StrJoin(parts, ", ").c_str(), ranks.size() > 1 ? " on rank 0" : "",
+                omp_get_max_threads());
+    if (ranks.size() > 1) {
+      std::printf("ranks: %d (expert-parallel %d x data-parallel %d); each trains on its share of every batch\n",
+                  ranks.size(), ranks.expert_parallel(), ranks.size() / ranks.expert_parallel());
+    }
     for (size_t i = 0; i < num_tasks; ++i) {
       std::printf("task %s: %lld training examples, sampled with p=%.3f\n", session.tasks[i]->Head().task.c_str(),
                   static_cast<long long>(sizes[i]), sampler->probabilities()[i]);
@@ -174,16 +222,30 @@ absl::StatusOr<TrainResult> Train(const config::Experiment& config, const TrainO
     CheckpointContents c;
     c.step = at;
     c.config = config;
-    c.groups["params"] = model.NamedParameters();
-    c.groups["optimizer"] = (*optimizer)->State();
+    NamedTensors dense_params, expert_params, dense_state, expert_state;
+    for (const auto& p : ByGlobalExpertId(model.NamedParameters(), ranks.expert_shard())) {
+      (distributed::IsExpertParameter(p.first) ? expert_params : dense_params).push_back(p);
+    }
+    for (const auto& p : ByGlobalExpertId((*optimizer)->State(), ranks.expert_shard())) {
+      (distributed::IsExpertParameter(p.first) ? expert_state : dense_state).push_back(p);
+    }
+    if (lead) {
+      c.groups["params"] = dense_params;
+      c.groups["optimizer"] = dense_state;
+    }
+    if (ranks.writes_experts() && !expert_params.empty()) {
+      c.groups[absl::StrCat("params.experts-", ranks.expert_shard())] = expert_params;
+      c.groups[absl::StrCat("optimizer.experts-", ranks.expert_shard())] = expert_state;
+    }
     for (size_t i = 0; i < num_tasks; ++i) {
       c.values[absl::StrCat("position/", session.tasks[i]->Head().task)] = absl::StrCat(positions[i]);
     }
-    c.values["world_size"] = "1";
+    c.values["world_size"] = absl::StrCat(ranks.size());
+    c.values["expert_parallel"] = absl::StrCat(ranks.expert_parallel());
     for (size_t i = 0; i < latest_load.size(); ++i) {
       if (!latest_load[i].empty()) c.values[absl::StrCat("expert_load/", MoePositionName(i))] = latest_load[i];
     }
-    return SaveCheckpoint(options.run_dir, c, tc.keep_checkpoints());
+    return SaveCheckpoint(options.run_dir, c, tc.keep_checkpoints(), ranks.world());
   };
 
   while (step < last) {
@@ -191,23 +253,34 @@ absl::StatusOr<TrainResult> Train(const config::Experiment& config, const TrainO
     double step_loss = 0;
     for (int micro = 0; micro < tc.grad_accum_steps(); ++micro) {
       const int task = sampler->Pick(step, micro);
-      const model::Batch batch = session.tasks[task]->TrainBatch(positions[task]++);
-      const model::ForwardResult r = model.Forward(task, batch, model::RunContext{true, static_cast<uint32_t>(step)});
-      const Tensor total = ops::Scale(ops::Add(r.loss, r.aux_loss), 1.f / tc.grad_accum_steps());
+      // Every rank reads the whole batch (a pure function of the position) and trains on its rows of it.
+      const model::Batch whole = session.tasks[task]->TrainBatch(positions[task]++);
+      const auto [first_row, end_row] = ranks.Rows(whole.size());
+      const model::Batch batch = ranks.size() > 1 ? whole.Rows(first_row, end_row) : whole;
+      const model::ForwardResult r =
+          model.Forward(task, batch, model::RunContext{true, static_cast<uint32_t>(step), first_row});
+      // The task loss is a mean over the whole batch's target tokens: this rank's share is its token sum over
+      // the global count, times the rank count (gradients are averaged over the ranks).
+      double sums[4] = {static_cast<double>(r.target_tokens), r.loss.item() * r.target_tokens, r.aux_loss.item(),
+                        static_cast<double>(r.positions)};
+      if (s = ranks.Sum(sums, 4); !s.ok()) return s;
+      const double loss = sums[1] / sums[0], aux = sums[2] / ranks.size();
+      const float share = static_cast<float>(ranks.size() * r.target_tokens / sums[0]);
+      const Tensor total = ops::Add(ops::Scale(r.loss, share / tc.grad_accum_steps()),
+                                    ops::Scale(r.aux_loss, 1.f / tc.grad_accum_steps()));
       total.Backward();
-      const double loss = r.loss.item();
       if (!std::isfinite(loss)) {
         return absl::InternalError(absl::StrCat("step ", step, ": the loss of task ", session.tasks[task]->Head().task,
                                                 " is ", loss, " (try a lower optimizer.lr or optimizer.clip_norm)"));
       }
-      step_loss += (loss + r.aux_loss.item()) / tc.grad_accum_steps();
+      step_loss += (loss + aux) / tc.grad_accum_steps();
       interval.loss_sum[task] += loss;
       interval.micro_batches[task] += 1;
-      interval.aux_sum += r.aux_loss.item();
-      interval.positions += static_cast<double>(r.positions);
+      interval.aux_sum += aux;
+      interval.positions += sums[3];
       interval.AddRouting(r.aux.routing);
     }
-    if (config.optimizer().clip_norm() > 0) ClipGradNorm(model.Parameters(), config.optimizer().clip_norm());
+    if (s = ranks.SyncAndClip(model.NamedParameters(), config.optimizer().clip_norm()); !s.ok()) return s;
     const float lr = schedule->At(step);
     (*optimizer)->Step(lr);
     (*optimizer)->ZeroGrad();
@@ -215,6 +288,7 @@ absl::StatusOr<TrainResult> Train(const config::Experiment& config, const TrainO
     ++interval.steps;
 
     if (step % tc.log_every() == 0 || step == last) {
+      if (s = interval.SumRoutingOverRanks(ranks); !s.ok()) return s;
       const double elapsed = Seconds(interval.start);
       const double tokens_per_second = interval.positions / elapsed;
       std::map<std::string, double> scalars = {{"lr", lr}, {"tokens_per_second", tokens_per_second}};
@@ -241,20 +315,27 @@ absl::StatusOr<TrainResult> Train(const config::Experiment& config, const TrainO
         scalars[absl::StrCat("moe/", where, "/drop_rate")] = interval.drop[i] / n;
         if (i < latest_load.size()) latest_load[i] = LoadList(interval.load[i], n);
       }
-      if (options.print) {
+      if (print) {
         std::printf("%s\n", line.c_str());
         std::fflush(stdout);
       }
-      s = writer->Write(step, scalars);
-      if (!s.ok()) return s;
+      if (writer) {
+        if (s = writer->Write(step, scalars); !s.ok()) return s;
+      }
       interval = Interval(num_tasks);
     }
     const bool at_end = step == tc.max_steps();
     if (tc.eval_every() > 0 && (step % tc.eval_every() == 0 || at_end)) {
-      absl::StatusOr<std::map<std::string, std::map<std::string, double>>> eval =
-          EvaluateAll(session, step, &*writer, options.print);
-      if (!eval.ok()) return eval.status();
-      result.final_eval = *std::move(eval);
+      if (eval_model) s = ranks.GatherOnRankZero(model.NamedParameters(), eval_model->NamedParameters());
+      else s = ranks.GatherOnRankZero(model.NamedParameters(), {});
+      if (!s.ok()) return s;
+      if (lead) {
+        absl::StatusOr<std::map<std::string, std::map<std::string, double>>> eval =
+            EvaluateAll(session, eval_model ? *eval_model : model, step, &*writer, print);
+        if (!eval.ok()) return eval.status();
+        result.final_eval = *std::move(eval);
+      }
+      if (s = ranks.Barrier(); !s.ok()) return s;
     }
     if ((tc.checkpoint_every() > 0 && step % tc.checkpoint_every() == 0) || step == last) {
       s = save(step);

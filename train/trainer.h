@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "configs/experiment.pb.h"
+#include "distributed/communicator.h"
 
 namespace onemodel {
 
@@ -21,7 +22,7 @@ struct TrainResult {
   int64_t first_step = 0;                // 1, or the step after the checkpoint it resumed from
   int64_t last_step = 0;
   std::vector<double> losses;            // the total loss of every step run here, in order
-  std::map<std::string, std::map<std::string, double>> final_eval;  // task -> metric -> value
+  std::map<std::string, std::map<std::string, double>> final_eval;  // task -> metric -> value (rank 0)
   double seconds = 0;
 };
 
@@ -29,6 +30,9 @@ struct TrainOptions {
   std::string run_dir;       // checkpoints, metrics.jsonl, TensorBoard events
   bool print = true;         // progress lines on stdout
   int64_t stop_after = 0;    // stop (with a checkpoint) after this step, as if interrupted; 0: run to max_steps
+  // The ranks training together (train/training_ranks.h; every rank calls Train with the same config and
+  // run_dir, on storage they share). Null or of size 1: one process. Rank 0 prints, writes metrics and evaluates.
+  distributed::Communicator* world = nullptr;
 };
 
 absl::StatusOr<TrainResult> Train(const config::Experiment& config, const TrainOptions& options);
