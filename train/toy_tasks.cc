@@ -1,17 +1,25 @@
 #include "train/toy_tasks.h"
 
 #include "configs/config.h"
+#include "core/autograd.h"
 #include "core/rng.h"
 #include "tasks/task.h"
 
 namespace onemodel {
 namespace {
 
+constexpr int64_t kHeldOut = 1 << 30;  // the position of the evaluation batch
+
 // Batches are pure functions of (seed, position), as the Task contract asks.
 class ToyTask : public tasks::Task {
  public:
   explicit ToyTask(const tasks::TaskContext& c) : name_(c.config.name()), seed_(c.seed), batch_(c.config.batch_size()) {}
-  tasks::EvalResult Evaluate(const model::MultiModel&, int, int64_t) const override { return {{{"none", 0}}, {}, 0}; }
+  // The loss on one held-out batch: a number that depends on every parameter the task uses.
+  tasks::EvalResult Evaluate(const model::MultiModel& model, int task, int64_t) const override {
+    NoGradScope no_grad;
+    const model::Batch batch = TrainBatch(kHeldOut);
+    return {{{"loss", model.Forward(task, batch, model::RunContext{}).loss.item()}}, {}, batch.size()};
+  }
 
  protected:
   RngKey Key(int64_t position, uint16_t part) const { return RngKey{seed_, static_cast<uint32_t>(position), part, 9}; }

@@ -2,7 +2,7 @@
 // - Equivalence: the toy config (two tasks, one of variable-length sequences, dropout, noisy top-k MoE and
 //   Multi-Head MoE, gradient accumulation, clipping) trained 20 steps with every batch shared by the ranks, at
 //   EP = world and (4 ranks) at DP 2 x EP 2, loses at every step what one process loses (within 1e-5 relative);
-//   the one-process reference runs on every rank alone.
+//   the one-process reference runs on every rank alone. Rank 0's evaluation (of a gathered copy) matches too.
 // - Reshard (4 ranks): a checkpoint written by 4 ranks at step 10 resumes at 2 ranks and at 1 with the next-step
 //   loss of the uninterrupted 4-rank run.
 #include <cmath>
@@ -27,6 +27,7 @@ config::Experiment Config(int expert_parallel) {
   c.mutable_train()->set_max_steps(20);
   c.mutable_train()->set_log_every(5);
   c.mutable_train()->set_checkpoint_every(10);
+  c.mutable_train()->set_eval_every(10);
   c.mutable_tasks(0)->set_batch_size(8);
   c.mutable_tasks(1)->set_batch_size(6);  // 4 ranks: shares of 1 and 2 rows
   c.mutable_distributed()->set_expert_parallel(expert_parallel);
@@ -57,20 +58,20 @@ void ExpectSameLosses(const std::vector<double>& got, const std::vector<double>&
   }
 }
 
-std::vector<double> OneProcessLosses() {
-  static const std::vector<double> losses = [] {
+const TrainResult& OneProcess() {
+  static const TrainResult result = [] {
     const std::string dir = absl::StrCat(std::getenv("TEST_TMPDIR"), "/one-process-", MpiWorld().rank());
     fs::remove_all(dir);
     absl::StatusOr<TrainResult> r = Train(Config(0), Options(dir, nullptr));
     CHECK(r.ok()) << r.status();
-    return r->losses;
+    return *r;
   }();
-  return losses;
+  return result;
 }
 
 TEST(DistributedTrainTest, EveryLayoutLosesWhatOneProcessLoses) {
   Communicator& world = MpiWorld();
-  const std::vector<double> want = OneProcessLosses();
+  const std::vector<double>& want = OneProcess().losses;
   for (int ep = world.size(); ep >= 1; ep /= 2) {
     if (ep < world.size() && world.size() != 4) break;  // DP x EP: at 4 ranks, 2 x 2
     SCOPED_TRACE(testing::Message() << world.size() << " ranks, EP " << ep);
@@ -78,6 +79,13 @@ TEST(DistributedTrainTest, EveryLayoutLosesWhatOneProcessLoses) {
     absl::StatusOr<TrainResult> r = Train(Config(ep), Options(dir, &world));
     ASSERT_TRUE(r.ok()) << r.status();
     ExpectSameLosses(r->losses, want);
+    // Rank 0 evaluated a gathered copy of the sharded model: the held-out losses of the one-process model.
+    if (world.rank() == 0) {
+      for (const auto& [task, metrics] : OneProcess().final_eval) {
+        const double expected = metrics.at("loss");
+        EXPECT_NEAR(r->final_eval.at(task).at("loss"), expected, 1e-4 * expected) << task;
+      }
+    }
     if (ep == 2) break;
   }
 }
@@ -85,7 +93,7 @@ TEST(DistributedTrainTest, EveryLayoutLosesWhatOneProcessLoses) {
 TEST(DistributedTrainTest, CheckpointOfFourRanksResumesAtTwoAndOne) {
   Communicator& world = MpiWorld();
   if (world.size() != 4) GTEST_SKIP() << "at 4 ranks";
-  const std::vector<double> want = OneProcessLosses();
+  const std::vector<double>& want = OneProcess().losses;
   const std::string dir = SharedDir(world, "reshard-4");
   absl::StatusOr<TrainResult> first = Train(Config(0), Options(dir, &world, 10));
   ASSERT_TRUE(first.ok()) << first.status();
