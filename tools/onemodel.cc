@@ -2,9 +2,11 @@
 // Under `bazel run` the process first moves to the workspace directory, so relative paths (configs, run and
 // data directories) are taken from there.
 #include <omp.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -18,6 +20,7 @@
 #include "absl/strings/str_split.h"
 #include "configs/config.h"
 #include "data/translation_builder.h"
+#include "distributed/launch.h"
 #include "glog/logging.h"
 #include "tasks/synthetic/chen2022.h"
 #include "tasks/task.h"
@@ -33,7 +36,9 @@ constexpr char kUsage[] =
     "usage: onemodel <command> [flags]\n"
     "commands:\n"
     "  train --config FILE [--run DIR]        train the tasks of FILE jointly; resumes DIR's latest checkpoint\n"
-    "                                          (default run dir: runs/<config name>)\n"
+    "                                          (default run dir: runs/<config name>). Under mpirun/srun each rank\n"
+    "                                          trains on its share of every batch (config: distributed { ... });\n"
+    "                                          SIGTERM/SIGUSR1: checkpoint, exit 4 (the same command resumes)\n"
     "  eval --checkpoint DIR [--checkpoint DIR ...] [--tasks all|a,b] [--examples N] [--out DIR]\n"
     "                                          evaluate checkpoints (or run dirs) on their tasks' test splits;\n"
     "                                          prints a checkpoint x task table, writes eval.json and eval.png\n"
@@ -74,6 +79,12 @@ int Fail(const absl::Status& status) {
   return 1;
 }
 
+// Preemption (SLURM sends SIGTERM, or SIGUSR1 ahead of the time limit): checkpoint after the current step, exit.
+std::atomic<int> stop_signal{0};
+constexpr int kStoppedExit = 4;  // stopped on a signal with a checkpoint: run the same command again to resume
+
+void OnStopSignal(int signal) { stop_signal.store(signal); }
+
 int TrainCommand(const std::vector<std::string>& args) {
   Flags flags;
   if (!ParseFlags(args, {"config", "run"}, &flags)) return 2;
@@ -85,13 +96,41 @@ int TrainCommand(const std::vector<std::string>& args) {
   absl::StatusOr<config::Experiment> config = LoadExperiment(config_path);
   if (!config.ok()) return Fail(config.status());
   const std::string run_dir = Flag(flags, "run", absl::StrCat("runs/", config->name().empty() ? "default" : config->name()));
-  std::printf("onemodel train: %s -> %s\n", config_path.c_str(), run_dir.c_str());
   TrainOptions options;
   options.run_dir = run_dir;
+  options.stop_signal = &stop_signal;
+  // Under mpirun or srun: every rank runs this command; rank 0 prints.
+  distributed::LaunchedWorld launched;
+  if (distributed::StartedByLauncher()) {
+    if (config->distributed().timeout_seconds() <= 0) {
+      return Fail(absl::InvalidArgumentError("config field distributed.timeout_seconds must be > 0"));
+    }
+    launched = distributed::JoinLaunchedWorld(run_dir + "/heartbeat", config->distributed().timeout_seconds());
+    options.world = launched.world.get();
+  }
+  const int rank = options.world == nullptr ? 0 : options.world->rank();
+  const std::string who = options.world == nullptr ? "" : absl::StrCat("rank ", rank, ": ");
+  if (rank == 0) {
+    std::printf("onemodel train: %s -> %s%s\n", config_path.c_str(), run_dir.c_str(),
+                options.world == nullptr ? "" : absl::StrCat(" (", options.world->size(), " ranks)").c_str());
+  }
+  struct sigaction action = {};
+  action.sa_handler = OnStopSignal;
+  sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGUSR1, &action, nullptr);
   absl::StatusOr<TrainResult> result = Train(*config, options);
-  if (!result.ok()) return Fail(result.status());
-  std::printf("trained steps %lld-%lld in %.0f s; checkpoint %s/latest\n", static_cast<long long>(result->first_step),
-              static_cast<long long>(result->last_step), result->seconds, run_dir.c_str());
+  if (!result.ok()) return Fail(absl::Status(result.status().code(), who + std::string(result.status().message())));
+  if (result->stopped) {
+    if (rank == 0) {
+      std::printf("stopped after step %lld on a signal; checkpoint %s/latest (the same command resumes)\n",
+                  static_cast<long long>(result->last_step), run_dir.c_str());
+    }
+    return kStoppedExit;
+  }
+  if (rank == 0) {
+    std::printf("trained steps %lld-%lld in %.0f s; checkpoint %s/latest\n", static_cast<long long>(result->first_step),
+                static_cast<long long>(result->last_step), result->seconds, run_dir.c_str());
+  }
   return 0;
 }
 
@@ -137,7 +176,7 @@ int InspectCommand(const std::vector<std::string>& args) {
   const std::string& dir = *resolved;
   absl::StatusOr<CheckpointContents> ckpt = LoadCheckpoint(dir);
   if (!ckpt.ok()) return Fail(ckpt.status());
-  const NamedTensors& params = ckpt->groups["params"];
+  const NamedTensors params = GroupTensors(*ckpt, "params");
   int64_t total = 0;
   for (const auto& [name, t] : params) total += t.numel();
   std::printf("checkpoint %s\nstep %lld\nexperiment %s, tasks:", dir.c_str(), static_cast<long long>(ckpt->step),
@@ -147,6 +186,12 @@ int InspectCommand(const std::vector<std::string>& args) {
   for (const auto& [part, n] : ParametersByPart(params)) {
     std::printf("  %-28s %10lld  %5.1f%%\n", part.c_str(), static_cast<long long>(n), 100.0 * n / total);
   }
+  const auto value_of = [&](const std::string& key, const std::string& fallback) {
+    const auto it = ckpt->values.find(key);
+    return it == ckpt->values.end() ? fallback : it->second;
+  };
+  std::printf("written by %s rank(s), expert-parallel %s (loads at any layout: experts are stored by global id)\n",
+              value_of("world_size", "1").c_str(), value_of("expert_parallel", "1").c_str());
   for (const auto& [key, value] : ckpt->values) {
     if (key.rfind("expert_load/", 0) == 0) {
       std::printf("%s experts' share of routed tokens (last logged interval): %s\n", key.substr(12).c_str(), value.c_str());

@@ -251,6 +251,7 @@ absl::StatusOr<TrainResult> Train(const config::Experiment& config, const TrainO
   while (step < last) {
     ++step;
     double step_loss = 0;
+    int stop_votes = 0;  // ranks that were asked to stop
     for (int micro = 0; micro < tc.grad_accum_steps(); ++micro) {
       const int task = sampler->Pick(step, micro);
       // Every rank reads the whole batch (a pure function of the position) and trains on its rows of it.
@@ -261,9 +262,11 @@ absl::StatusOr<TrainResult> Train(const config::Experiment& config, const TrainO
           model.Forward(task, batch, model::RunContext{true, static_cast<uint32_t>(step), first_row});
       // The task loss is a mean over the whole batch's target tokens: this rank's share is its token sum over
       // the global count, times the rank count (gradients are averaged over the ranks).
-      double sums[4] = {static_cast<double>(r.target_tokens), r.loss.item() * r.target_tokens, r.aux_loss.item(),
-                        static_cast<double>(r.positions)};
-      if (s = ranks.Sum(sums, 4); !s.ok()) return s;
+      const bool asked = options.stop_signal != nullptr && options.stop_signal->load() != 0;
+      double sums[5] = {static_cast<double>(r.target_tokens), r.loss.item() * r.target_tokens, r.aux_loss.item(),
+                        static_cast<double>(r.positions), asked ? 1.0 : 0.0};
+      if (s = ranks.Sum(sums, 5); !s.ok()) return s;
+      stop_votes = std::max(stop_votes, static_cast<int>(sums[4]));
       const double loss = sums[1] / sums[0], aux = sums[2] / ranks.size();
       const float share = static_cast<float>(ranks.size() * r.target_tokens / sums[0]);
       const Tensor total = ops::Add(ops::Scale(r.loss, share / tc.grad_accum_steps()),
@@ -337,9 +340,14 @@ absl::StatusOr<TrainResult> Train(const config::Experiment& config, const TrainO
       }
       if (s = ranks.Barrier(); !s.ok()) return s;
     }
-    if ((tc.checkpoint_every() > 0 && step % tc.checkpoint_every() == 0) || step == last) {
+    if ((tc.checkpoint_every() > 0 && step % tc.checkpoint_every() == 0) || step == last || stop_votes > 0) {
       s = save(step);
       if (!s.ok()) return s;
+    }
+    if (stop_votes > 0) {
+      result.stopped = true;
+      if (print) std::printf("stopping after step %lld on a signal: checkpoint written\n", static_cast<long long>(step));
+      break;
     }
   }
   result.last_step = step;

@@ -8,6 +8,7 @@
 #ifndef ONEMODEL_TRAIN_TRAINER_H_
 #define ONEMODEL_TRAIN_TRAINER_H_
 
+#include <atomic>
 #include <map>
 #include <string>
 #include <vector>
@@ -24,6 +25,7 @@ struct TrainResult {
   std::vector<double> losses;            // the total loss of every step run here, in order
   std::map<std::string, std::map<std::string, double>> final_eval;  // task -> metric -> value (rank 0)
   double seconds = 0;
+  bool stopped = false;                  // stop_signal (on any rank) ended the run early
 };
 
 struct TrainOptions {
@@ -33,6 +35,9 @@ struct TrainOptions {
   // The ranks training together (train/training_ranks.h; every rank calls Train with the same config and
   // run_dir, on storage they share). Null or of size 1: one process. Rank 0 prints, writes metrics and evaluates.
   distributed::Communicator* world = nullptr;
+  // Set (non-zero, e.g. by a SIGTERM/SIGUSR1 handler: preemption) -> checkpoint after the current step and return.
+  // The ranks agree on it within the step, so all stop at the same step.
+  const std::atomic<int>* stop_signal = nullptr;
 };
 
 absl::StatusOr<TrainResult> Train(const config::Experiment& config, const TrainOptions& options);
