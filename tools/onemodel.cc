@@ -28,6 +28,8 @@
 #include "train/evaluator.h"
 #include "train/session.h"
 #include "train/trainer.h"
+#include "tools/cli_flags.h"
+#include "tools/slurm_commands.h"
 
 namespace onemodel {
 namespace {
@@ -42,6 +44,14 @@ constexpr char kUsage[] =
     "  eval --checkpoint DIR [--checkpoint DIR ...] [--tasks all|a,b] [--examples N] [--out DIR]\n"
     "                                          evaluate checkpoints (or run dirs) on their tasks' test splits;\n"
     "                                          prints a checkpoint x task table, writes eval.json and eval.png\n"
+    "  eval-table --from DIR [--out DIR]      the table of DIR/*/eval.json (evaluations made one at a time)\n"
+    "  submit --config FILE [--run DIR] [--nodes N] [--ntasks-per-node M] [--gpus-per-node G] [--time T]\n"
+    "         [--partition P] [--requeue] [--dry-run]\n"
+    "                                          SLURM: write DIR/slurm/train.sbatch (srun --mpi=pmix, one rank\n"
+    "                                          per task) and sbatch it; --requeue: preempted jobs resume\n"
+    "  submit-eval --run DIR [--tasks all|a,b] [--examples N] [--time T] [--partition P] [--dry-run]\n"
+    "                                          SLURM: a job array evaluating every checkpoint of DIR, then a\n"
+    "                                          dependent job writing the table to DIR/eval/\n"
     "  inspect DIR                             a checkpoint's step, parameters per part and expert load\n"
     "  tasks                                   list the registered tasks\n"
     "  prepare-data translation [--out DIR] [--source FILE] [--vocab N]\n"
@@ -50,34 +60,6 @@ constexpr char kUsage[] =
     "  repro chen2022 [--config FILE] [--seeds N] [--threads N]\n"
     "                                          reproduce Chen et al. 2022 (MoE on cluster-structured data)\n";
 
-using Flags = std::vector<std::pair<std::string, std::string>>;
-
-// Parses "--name value" pairs; returns false (after printing why) on anything else.
-bool ParseFlags(const std::vector<std::string>& args, const std::vector<std::string>& known, Flags* out) {
-  for (size_t i = 0; i < args.size(); i += 2) {
-    const std::string& flag = args[i];
-    bool ok = flag.rfind("--", 0) == 0 && std::find(known.begin(), known.end(), flag.substr(2)) != known.end();
-    if (!ok || i + 1 >= args.size()) {
-      std::fprintf(stderr, "onemodel: %s flag %s\n%s", ok ? "missing value for" : "unknown", flag.c_str(), kUsage);
-      return false;
-    }
-    out->emplace_back(flag.substr(2), args[i + 1]);
-  }
-  return true;
-}
-
-std::string Flag(const Flags& flags, const std::string& name, const std::string& fallback = "") {
-  std::string value = fallback;
-  for (const auto& [n, v] : flags) {
-    if (n == name) value = v;
-  }
-  return value;
-}
-
-int Fail(const absl::Status& status) {
-  std::fprintf(stderr, "onemodel: %s\n", std::string(status.message()).c_str());
-  return 1;
-}
 
 // Preemption (SLURM sends SIGTERM, or SIGUSR1 ahead of the time limit): checkpoint after the current step, exit.
 std::atomic<int> stop_signal{0};
@@ -87,7 +69,7 @@ void OnStopSignal(int signal) { stop_signal.store(signal); }
 
 int TrainCommand(const std::vector<std::string>& args) {
   Flags flags;
-  if (!ParseFlags(args, {"config", "run"}, &flags)) return 2;
+  if (!ParseFlags(args, {"config", "run"}, &flags, kUsage)) return 2;
   const std::string config_path = Flag(flags, "config");
   if (config_path.empty()) {
     std::fprintf(stderr, "onemodel train: --config is required\n%s", kUsage);
@@ -134,9 +116,22 @@ int TrainCommand(const std::vector<std::string>& args) {
   return 0;
 }
 
+// Prints the checkpoint x task table; writes OUT/eval.json and OUT/eval.png.
+int WriteEvalTable(const std::vector<CheckpointEval>& evals, const std::string& out) {
+  std::error_code ec;
+  std::filesystem::create_directories(out, ec);
+  if (ec) return Fail(absl::InternalError(absl::StrCat(out, ": cannot create: ", ec.message())));
+  std::printf("\n%s", EvalTableText(evals).c_str());
+  std::ofstream(out + "/eval.json") << EvalJson(evals);
+  absl::Status s = WriteEvalChart(evals, out + "/eval.png");
+  if (!s.ok()) return Fail(s);
+  std::printf("wrote %s/eval.json and %s/eval.png\n", out.c_str(), out.c_str());
+  return 0;
+}
+
 int EvalCommand(const std::vector<std::string>& args) {
   Flags flags;
-  if (!ParseFlags(args, {"checkpoint", "tasks", "examples", "out"}, &flags)) return 2;
+  if (!ParseFlags(args, {"checkpoint", "tasks", "examples", "out"}, &flags, kUsage)) return 2;
   std::vector<std::string> checkpoints;
   for (const auto& [name, value] : flags) {
     if (name == "checkpoint") checkpoints.push_back(value);
@@ -154,16 +149,31 @@ int EvalCommand(const std::vector<std::string>& args) {
   }
   absl::StatusOr<std::vector<CheckpointEval>> evals = EvaluateCheckpoints(checkpoints, options);
   if (!evals.ok()) return Fail(evals.status());
-  const std::string out = Flag(flags, "out", "eval");
+  return WriteEvalTable(*evals, Flag(flags, "out", "eval"));
+}
+
+// The table of evaluations made one checkpoint at a time (e.g. by `submit-eval`'s job array): every
+// FROM/*/eval.json, in step order.
+int EvalTableCommand(const std::vector<std::string>& args) {
+  Flags flags;
+  if (!ParseFlags(args, {"from", "out"}, &flags, kUsage)) return 2;
+  const std::string from = Flag(flags, "from");
+  if (from.empty()) {
+    std::fprintf(stderr, "onemodel eval-table: --from is required\n%s", kUsage);
+    return 2;
+  }
+  std::vector<CheckpointEval> evals;
   std::error_code ec;
-  std::filesystem::create_directories(out, ec);
-  if (ec) return Fail(absl::InternalError(absl::StrCat(out, ": cannot create: ", ec.message())));
-  std::printf("\n%s", EvalTableText(*evals).c_str());
-  std::ofstream(out + "/eval.json") << EvalJson(*evals);
-  absl::Status s = WriteEvalChart(*evals, out + "/eval.png");
-  if (!s.ok()) return Fail(s);
-  std::printf("wrote %s/eval.json and %s/eval.png\n", out.c_str(), out.c_str());
-  return 0;
+  for (const auto& entry : std::filesystem::directory_iterator(from, ec)) {
+    const std::string json = (entry.path() / "eval.json").string();
+    if (!std::filesystem::exists(json)) continue;
+    absl::StatusOr<std::vector<CheckpointEval>> read = ReadEvalJson(json);
+    if (!read.ok()) return Fail(read.status());
+    evals.insert(evals.end(), read->begin(), read->end());
+  }
+  if (evals.empty()) return Fail(absl::NotFoundError(absl::StrCat(from, ": no */eval.json to gather")));
+  std::sort(evals.begin(), evals.end(), [](const CheckpointEval& a, const CheckpointEval& b) { return a.step < b.step; });
+  return WriteEvalTable(evals, Flag(flags, "out", from));
 }
 
 int InspectCommand(const std::vector<std::string>& args) {
@@ -215,7 +225,7 @@ int PrepareData(const std::vector<std::string>& args) {
     return 2;
   }
   Flags flags;
-  if (!ParseFlags({args.begin() + 1, args.end()}, {"out", "source", "vocab"}, &flags)) return 2;
+  if (!ParseFlags({args.begin() + 1, args.end()}, {"out", "source", "vocab"}, &flags, kUsage)) return 2;
   const std::string out = Flag(flags, "out", "data_cache");
   int vocab = 0;
   if (!absl::SimpleAtoi(Flag(flags, "vocab", absl::StrCat(data::kDefaultTranslationVocab)), &vocab)) {
@@ -242,7 +252,7 @@ int PrepareData(const std::vector<std::string>& args) {
 
 int ReproChen2022(const std::vector<std::string>& args) {
   Flags flags;
-  if (!ParseFlags(args, {"config", "seeds", "threads"}, &flags)) return 2;
+  if (!ParseFlags(args, {"config", "seeds", "threads"}, &flags, kUsage)) return 2;
   config::Experiment experiment;
   if (const std::string path = Flag(flags, "config"); !path.empty()) {
     absl::StatusOr<config::Experiment> loaded = LoadExperiment(path);
@@ -283,6 +293,9 @@ int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 2, argv + argc);
   if (command == "train") return onemodel::TrainCommand(args);
   if (command == "eval") return onemodel::EvalCommand(args);
+  if (command == "eval-table") return onemodel::EvalTableCommand(args);
+  if (command == "submit") return onemodel::SubmitCommand(args, onemodel::kUsage);
+  if (command == "submit-eval") return onemodel::SubmitEvalCommand(args, onemodel::kUsage);
   if (command == "inspect") return onemodel::InspectCommand(args);
   if (command == "tasks") return onemodel::TasksCommand();
   if (command == "prepare-data") return onemodel::PrepareData(args);

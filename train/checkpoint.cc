@@ -280,6 +280,13 @@ absl::Status RestoreTensors(const CheckpointContents& checkpoint, const std::str
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::vector<std::string>> ListCheckpoints(const std::string& run_dir) {
+  std::vector<std::string> dirs;
+  for (int64_t step : CheckpointSteps(run_dir)) dirs.push_back(absl::StrCat(run_dir, "/", kPrefix, step));
+  if (dirs.empty()) return absl::NotFoundError(absl::StrCat(run_dir, ": no checkpoints (ckpt-<step> directories)"));
+  return dirs;
+}
+
 absl::StatusOr<std::string> ResolveCheckpointDir(const std::string& dir) {
   if (!std::filesystem::exists(absl::StrCat(dir, "/latest"))) return dir;
   return LatestCheckpoint(dir);

@@ -7,6 +7,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -37,6 +38,9 @@ absl::StatusOr<CheckpointContents> LoadCheckpoint(const std::string& checkpoint_
 
 // run_dir/<name in run_dir/latest>, or NotFound.
 absl::StatusOr<std::string> LatestCheckpoint(const std::string& run_dir);
+
+// The complete checkpoints of a run directory (ckpt-<step>, ascending step), or NotFound naming the directory.
+absl::StatusOr<std::vector<std::string>> ListCheckpoints(const std::string& run_dir);
 
 // What a user names on the command line: a ckpt-<step> directory as is, or a run directory (one with `latest`)
 // as its latest checkpoint.

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -122,6 +123,36 @@ std::string EvalJson(const std::vector<CheckpointEval>& evals) {
     rows.push_back(row);
   }
   return nlohmann::json({{"evaluations", rows}}).dump(2) + "\n";
+}
+
+absl::StatusOr<std::vector<CheckpointEval>> ReadEvalJson(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open"));
+  const nlohmann::json doc = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.contains("evaluations") || !doc["evaluations"].is_array()) {
+    return absl::DataLossError(absl::StrCat(path, ": not an eval.json (no 'evaluations' list)"));
+  }
+  std::vector<CheckpointEval> evals;
+  for (const nlohmann::json& row : doc["evaluations"]) {
+    if (!row.contains("checkpoint") || !row.contains("step") || !row.contains("tasks")) {
+      return absl::DataLossError(absl::StrCat(path, ": an evaluation without checkpoint, step or tasks"));
+    }
+    CheckpointEval e;
+    e.checkpoint = row["checkpoint"].get<std::string>();
+    e.step = row["step"].get<int64_t>();
+    for (const auto& [task, t] : row["tasks"].items()) {
+      tasks::EvalResult r;
+      // The headline metric first, as the evaluator produced it (JSON objects do not keep order).
+      const std::string headline = t.value("headline", "");
+      for (const auto& [metric, value] : t["metrics"].items()) {
+        r.metrics.emplace(metric == headline ? r.metrics.begin() : r.metrics.end(), metric, value.get<double>());
+      }
+      r.examples = t.value("examples", int64_t{0});
+      e.tasks.emplace_back(task, std::move(r));
+    }
+    evals.push_back(std::move(e));
+  }
+  return evals;
 }
 
 absl::Status WriteEvalChart(const std::vector<CheckpointEval>& evals, const std::string& png_path) {

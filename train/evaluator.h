@@ -30,6 +30,8 @@ absl::StatusOr<std::vector<CheckpointEval>> EvaluateCheckpoints(const std::vecto
 
 std::string EvalTableText(const std::vector<CheckpointEval>& evals);
 std::string EvalJson(const std::vector<CheckpointEval>& evals);
+// Reads what EvalJson wrote (the task order within a checkpoint is not kept: JSON objects are unordered).
+absl::StatusOr<std::vector<CheckpointEval>> ReadEvalJson(const std::string& path);
 absl::Status WriteEvalChart(const std::vector<CheckpointEval>& evals, const std::string& png_path);
 
 }  // namespace onemodel
