@@ -63,7 +63,10 @@ std::string TrainScript(const TrainJob& job) {
   if (job.requeue) {
     absl::StrAppend(&s,
                     "# 4: stopped on a signal with a checkpoint: requeued, the job resumes from the run's latest.\n"
-                    "if [ $status -eq 4 ]; then scontrol requeue \"$SLURM_JOB_ID\"; fi\n");
+                    "if [ $status -eq 4 ]; then\n"
+                    "  for try in 1 2 3; do scontrol requeue \"$SLURM_JOB_ID\" && exit $status; sleep 5; done\n"
+                    "  echo \"requeue of job $SLURM_JOB_ID failed: resume it by submitting it again\" >&2\n"
+                    "fi\n");
   }
   absl::StrAppend(&s, "exit $status\n");
   return s;

@@ -42,7 +42,8 @@ TEST(SlurmJobsTest, TrainScriptRunsOneRankPerTaskThroughPmix) {
   EXPECT_NE(g.find("#SBATCH --time=02:00:00\n"), std::string::npos) << g;
   EXPECT_NE(g.find("#SBATCH --partition=gpu\n"), std::string::npos) << g;
   EXPECT_NE(g.find("#SBATCH --requeue\n"), std::string::npos) << g;
-  EXPECT_NE(g.find("if [ $status -eq 4 ]; then scontrol requeue \"$SLURM_JOB_ID\"; fi"), std::string::npos) << g;
+  EXPECT_NE(g.find("if [ $status -eq 4 ]; then\n  for try in 1 2 3; do scontrol requeue \"$SLURM_JOB_ID\" && exit $status;"),
+            std::string::npos) << g;
 }
 
 TEST(SlurmJobsTest, BadNumbersNameTheFlag) {

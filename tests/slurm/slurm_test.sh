@@ -91,12 +91,14 @@ out=$("$bin" submit --config long.pbtxt --run long --ntasks-per-node 2 --requeue
 long=$(job_id "training job" "$out")
 for _ in $(seq 300); do [[ -f long/latest ]] && break; sleep 0.1; done
 scancel --signal=USR1 "$long"
-# SLURM holds a requeued batch job for 121 s (BeginTime): release it once requeued.
+# SLURM holds a requeued batch job for 121 s (BeginTime): release it once it is pending again.
 for _ in $(seq 300); do
-  scontrol show job "$long" | grep -q "Restarts=1" && break
+  info=$(scontrol show job "$long")
+  grep -q "Restarts=1" <<<"$info" || { sleep 0.2; continue; }
+  grep -qE "JobState=(RUNNING|COMPLETED|FAILED)" <<<"$info" && break
+  grep -q "Reason=BeginTime" <<<"$info" && scontrol update JobId="$long" StartTime=now
   sleep 0.2
 done
-scontrol update JobId="$long" StartTime=now
 check "the requeued job completes" wait_job "$long" COMPLETED 120
 llog="long/slurm/train-$long.out"
 check "SIGUSR1: checkpoint and exit" grep -q "stopped after step .* on a signal" "$llog"
