@@ -30,15 +30,22 @@ Tensor Exchange(Communicator& comm, const Tensor& rows, const std::vector<int64_
 
 Tensor AllToAllRows(Communicator& comm, const Tensor& rows, const std::vector<int64_t>& send_counts,
                     std::vector<int64_t>* recv_counts_out) {
-  CHECK(rows.dtype() == DType::kF32 && rows.device().is_cpu() && rows.ndim() >= 1)
-      << "AllToAllRows: needs CPU f32 rows [N, ...], got " << ShapeToString(rows.shape());
   CHECK_EQ(static_cast<int>(send_counts.size()), comm.size()) << "AllToAllRows: one count per rank of " << comm.name();
-  CHECK_EQ(std::accumulate(send_counts.begin(), send_counts.end(), int64_t{0}), rows.dim(0))
-      << "AllToAllRows: send counts must add up to the rows";
   std::vector<int64_t> recv_counts(comm.size());
   const absl::Status s = comm.AllToAll(send_counts.data(), recv_counts.data(), 1);
   CHECK(s.ok()) << s;
   if (recv_counts_out != nullptr) *recv_counts_out = recv_counts;
+  return AllToAllRows(comm, rows, send_counts, recv_counts);
+}
+
+Tensor AllToAllRows(Communicator& comm, const Tensor& rows, const std::vector<int64_t>& send_counts,
+                    const std::vector<int64_t>& recv_counts) {
+  CHECK(rows.dtype() == DType::kF32 && rows.device().is_cpu() && rows.ndim() >= 1)
+      << "AllToAllRows: needs CPU f32 rows [N, ...], got " << ShapeToString(rows.shape());
+  CHECK_EQ(static_cast<int>(send_counts.size()), comm.size()) << "AllToAllRows: one count per rank of " << comm.name();
+  CHECK_EQ(static_cast<int>(recv_counts.size()), comm.size()) << "AllToAllRows: one count per rank of " << comm.name();
+  CHECK_EQ(std::accumulate(send_counts.begin(), send_counts.end(), int64_t{0}), rows.dim(0))
+      << "AllToAllRows: send counts must add up to the rows";
   Tensor out = Exchange(comm, rows, send_counts, recv_counts);
   Communicator* c = &comm;
   return Record(out, "AllToAllRows", {rows}, [c, send_counts, recv_counts](const Tensor& g, const Tensor&) {

@@ -21,6 +21,9 @@ namespace onemodel::distributed {
 // gets them.
 Tensor AllToAllRows(Communicator& comm, const Tensor& rows, const std::vector<int64_t>& send_counts,
                     std::vector<int64_t>* recv_counts = nullptr);
+// The same when the receive counts are known already (no count exchange): recv_counts[r] rows come from rank r.
+Tensor AllToAllRows(Communicator& comm, const Tensor& rows, const std::vector<int64_t>& send_counts,
+                    const std::vector<int64_t>& recv_counts);
 
 // The element-wise sum of `x` over the ranks (same shape everywhere).
 Tensor AllReduceSum(Communicator& comm, const Tensor& x);

@@ -16,11 +16,15 @@ Tensor ExpertParallel(Communicator& group, const Tensor& rows, const std::vector
   std::vector<int64_t> incoming(experts);
   const absl::Status s = group.AllToAll(rows_per_expert.data(), incoming.data(), local);
   CHECK(s.ok()) << s;
-  std::vector<int64_t> send_rows(ranks, 0);
-  for (int64_t e = 0; e < experts; ++e) send_rows[e / local] += rows_per_expert[e];
+  std::vector<int64_t> send_rows(ranks, 0), recv_rows(ranks, 0);
+  for (int64_t e = 0; e < experts; ++e) {
+    send_rows[e / local] += rows_per_expert[e];
+    recv_rows[e / local] += incoming[e];  // incoming block e: source e / local
+  }
   // Received rows come by source rank, each source's rows grouped by local expert; the experts want them
   // grouped by expert: permute (source, expert) blocks into (expert, source) order.
-  const Tensor received = AllToAllRows(group, rows, send_rows);
+  // Both exchanges' row counts follow from the per-expert counts: no further count exchange.
+  const Tensor received = AllToAllRows(group, rows, send_rows, recv_rows);
   std::vector<int64_t> block_start(experts, 0), per_local(local, 0);
   int64_t at = 0;
   for (int64_t b = 0; b < experts; ++b) {  // block b = source b / local, local expert b % local
@@ -43,9 +47,7 @@ Tensor ExpertParallel(Communicator& group, const Tensor& rows, const std::vector
   const Tensor out = local_experts(by_expert, per_local);
   const Tensor by_source = ops::IndexSelect(out, Tensor::FromIndices(inverse, {n}));
   // Back to the senders: each gets its rows' outputs in the order it sent them.
-  std::vector<int64_t> return_rows(ranks, 0);
-  for (int64_t b = 0; b < experts; ++b) return_rows[b / local] += incoming[b];
-  return AllToAllRows(group, by_source, return_rows);
+  return AllToAllRows(group, by_source, recv_rows, send_rows);
 }
 
 }  // namespace onemodel::distributed

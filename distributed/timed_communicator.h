@@ -7,6 +7,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "distributed/communicator.h"
@@ -32,6 +33,7 @@ class TimedCommunicator : public Communicator {
   absl::Status AllToAllV(const float* s, const std::vector<int64_t>& sc, float* r,
                          const std::vector<int64_t>& rc) override {
     for (int64_t c : sc) all_to_all_bytes += c * static_cast<int64_t>(sizeof(float));
+    exchanges.push_back({sc, rc});
     if (absl::Status w = Wait(); !w.ok()) return w;
     return Time(&all_to_all_s, [&] { return inner_.AllToAllV(s, sc, r, rc); });
   }
@@ -40,9 +42,11 @@ class TimedCommunicator : public Communicator {
     return inner_.Split(color, key, name);
   }
 
-  void Reset() { all_to_all_s = all_reduce_s = wait_s = 0, all_to_all_bytes = 0; }
+  void Reset() { all_to_all_s = all_reduce_s = wait_s = 0, all_to_all_bytes = 0, exchanges.clear(); }
   double all_to_all_s = 0, all_reduce_s = 0, wait_s = 0;
   int64_t all_to_all_bytes = 0;  // payload sent by this rank
+  // The send and receive counts (floats per rank) of every AllToAllV since Reset, for replaying them.
+  std::vector<std::pair<std::vector<int64_t>, std::vector<int64_t>>> exchanges;
 
  private:
   absl::Status Wait() {
