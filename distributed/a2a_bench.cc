@@ -71,17 +71,18 @@ int Run() {
   const Tensor xs = ops::Slice(x, kTokens * r / n, kTokens * (r + 1) / n), ws = ops::Slice(w, kTokens * r / n, kTokens * (r + 1) / n);
   // After each step, raw MPI_Alltoallv replays that step's exchanges (same counts between the same ranks, each
   // after an untimed barrier as the dispatcher's) from buffers allocated once: the reference, in the same run.
-  std::vector<float> send, recv;
+  // The buffers come from the same allocator as tensors (core/host_allocator: huge pages for large blocks).
+  Tensor send = Tensor::Zeros({1}), recv = Tensor::Zeros({1});
   auto replay = [&](const std::vector<std::pair<std::vector<int64_t>, std::vector<int64_t>>>& exchanges) {
     for (const auto& [sc, rc] : exchanges) {
-      const size_t most = std::max(std::accumulate(sc.begin(), sc.end(), size_t{0}), std::accumulate(rc.begin(), rc.end(), size_t{0}));
-      if (send.size() < most) send.resize(most, 1.f), recv.resize(most);
+      const int64_t most = std::max(std::accumulate(sc.begin(), sc.end(), int64_t{0}), std::accumulate(rc.begin(), rc.end(), int64_t{0}));
+      if (send.numel() < most) send = Tensor::Full({most}, 1.f), recv = Tensor::Zeros({most});
     }
     double total = 0;
     for (const auto& [sc, rc] : exchanges) {
       CHECK(groups->expert->Barrier().ok());
       const double start = Now();
-      CHECK(groups->expert->AllToAllV(send.data(), sc, recv.data(), rc).ok());
+      CHECK(groups->expert->AllToAllV(send.data<float>(), sc, recv.data<float>(), rc).ok());
       total += Now() - start;
     }
     return total;
