@@ -21,6 +21,9 @@ class Communicator {
   virtual int size() const = 0;
   // "world", "expert", "data": for messages.
   virtual const std::string& name() const = 0;
+  // Whether the float collectives (AllReduceSum of floats, AllToAllV: tensor data) take device (GPU) memory:
+  // NCCL's do, MPI's take host memory. The others (counts, flags, statistics) always take host memory.
+  virtual bool device_buffers() const { return false; }
 
   // data[i] = sum over ranks of data[i], in place.
   virtual absl::Status AllReduceSum(float* data, int64_t count) = 0;

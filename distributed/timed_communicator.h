@@ -21,6 +21,7 @@ class TimedCommunicator : public Communicator {
   int rank() const override { return inner_.rank(); }
   int size() const override { return inner_.size(); }
   const std::string& name() const override { return inner_.name(); }
+  bool device_buffers() const override { return inner_.device_buffers(); }
 
   absl::Status AllReduceSum(float* d, int64_t n) override { return Time(&all_reduce_s, [&] { return inner_.AllReduceSum(d, n); }); }
   absl::Status AllReduceSum(double* d, int64_t n) override { return Time(&all_reduce_s, [&] { return inner_.AllReduceSum(d, n); }); }

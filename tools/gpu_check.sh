@@ -9,7 +9,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-GPU_TESTS=(core/cuda_ops_test moe/moe_cuda_test)
+GPU_TESTS=(core/cuda_ops_test moe/moe_cuda_test distributed/nccl_communicator_test)
 GPU_BENCHES=(core/cuda_ops_bench moe/moe_cuda_bench)
 
 bundle() {
@@ -23,7 +23,8 @@ bundle() {
   for t in "${GPU_TESTS[@]}" "${GPU_BENCHES[@]}"; do
     cp "bazel-bin/$t" "$dir/bin/"
     # Every shared library except glibc's own (the target's must match its loader) and the CUDA toolkit's
-    # (too large to carry; the GPU machine has its own in /usr/local/cuda, on the binaries' run path).
+    # (too large to carry, libnccl's 218 MB included; the GPU machine has its own in /usr/local/cuda, on the
+    # binaries' run path).
     ldd "bazel-bin/$t" | awk '/=> \//{print $3}' | grep -v -E '/(libc|libm|libpthread|libdl|librt|ld-linux[^/]*)\.so' |
       grep -v -E '/usr/local/cuda' |
       xargs -r -I{} cp -L {} "$dir/lib/"
@@ -40,16 +41,21 @@ run() {
   echo "== $(date -u +%Y-%m-%dT%H:%MZ) $(nvidia-smi -L | head -1)"
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
   export LD_LIBRARY_PATH="$dir/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-  local passed=0 failed=0 names=()
+  local passed=0 failed=0 skipped=0 names=()
   for t in "${GPU_TESTS[@]}"; do
     echo "== test ${t##*/}"
-    if "$dir/bin/${t##*/}"; then passed=$((passed + 1)); else failed=$((failed + 1)); names+=("${t##*/}"); fi
+    local missing
+    missing=$(ldd "$dir/bin/${t##*/}" | awk '/not found/{print $1}' | tr '\n' ' ')
+    if [[ -n "$missing" ]]; then
+      echo "SKIPPED: this machine lacks ${missing}"
+      skipped=$((skipped + 1))
+    elif "$dir/bin/${t##*/}"; then passed=$((passed + 1)); else failed=$((failed + 1)); names+=("${t##*/}"); fi
   done
   for b in "${GPU_BENCHES[@]}"; do
     echo "== bench ${b##*/}"
     if "$dir/bin/${b##*/}"; then passed=$((passed + 1)); else failed=$((failed + 1)); names+=("${b##*/}"); fi
   done
-  echo "gpu_check summary: ${passed} passed, ${failed} failed ${names[*]:+(${names[*]})}"
+  echo "gpu_check summary: ${passed} passed, ${failed} failed ${names[*]:+(${names[*]}) }${skipped} skipped"
   [[ $failed -eq 0 ]]
 }
 
