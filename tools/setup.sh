@@ -9,7 +9,7 @@ DEBIAN_PACKAGES=(
   libgoogle-glog-dev libabsl-dev libprotobuf-dev protobuf-compiler libgtest-dev
   libopenblas-dev libopenblas0-openmp
   libopenmpi-dev openmpi-bin slurmctld slurmd slurm-client munge
-  nlohmann-json3-dev zlib1g-dev libpng-dev libsentencepiece-dev
+  nlohmann-json3-dev zlib1g-dev libpng-dev libsentencepiece-dev libfftw3-dev
   dataset-fashion-mnist trans-de-en dict-freedict-eng-deu dict-freedict-deu-eng
   python3-venv
 )

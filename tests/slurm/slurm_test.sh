@@ -42,20 +42,7 @@ wait_job() {
 }
 job_id() { grep -oE "$1 [0-9]+" <<<"$2" | head -n 1 | awk '{print $NF}'; }
 
-cat > two_ranks.pbtxt <<'PB'
-name: "slurm_two_ranks"
-seed: 2
-threads: 1
-optimizer { kind: ADAM lr: 2e-3 clip_norm: 1 }
-train { max_steps: 6 log_every: 2 checkpoint_every: 3 keep_checkpoints: 2 }
-model {
-  dim: 32 heads: 2 image_channels: 8
-  encoder_moe { num_experts: 4 hidden: 32 router { kind: NOISY_TOP_K top_k: 2 } }
-  decoder_moe { num_experts: 4 hidden: 32 router { kind: SWITCH top_k: 1 } }
-}
-distributed { timeout_seconds: 60 }
-tasks { name: "fashion_mnist" batch_size: 16 eval_examples: 64 }
-PB
+cp "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/configs/two_ranks.pbtxt" two_ranks.pbtxt
 
 # 1. A 2-rank training job.
 out=$("$bin" submit --config two_ranks.pbtxt --run run --ntasks-per-node 2 --time 10 2>&1)

@@ -1,0 +1,53 @@
+#include "data/composites.h"
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "glog/logging.h"
+
+namespace onemodel::data {
+
+const std::array<std::string, 10>& FashionMnistNames() {
+  static const std::array<std::string, 10> names = {"t-shirt", "trouser", "pullover", "dress",   "coat",
+                                                    "sandal",  "shirt",   "sneaker",  "bag",     "ankle boot"};
+  return names;
+}
+
+std::string CompositeCaption(const std::array<int64_t, 4>& labels) {
+  std::string caption;
+  for (int i = 0; i < 4; ++i) {
+    const std::string& name = FashionMnistNames().at(labels[i]);
+    const char* joint = i == 0 ? "" : i == 3 ? " and " : " , ";
+    const char* article = name[0] == 'a' || name[0] == 'e' || name[0] == 'i' || name[0] == 'o' || name[0] == 'u'
+                              ? "an "
+                              : "a ";
+    absl::StrAppend(&caption, joint, article, name);
+  }
+  return caption;
+}
+
+Composites MakeComposites(const LabeledImages& split, const std::vector<int64_t>& items) {
+  CHECK_EQ(items.size() % 4, 0u) << "MakeComposites: four items per composite";
+  const int64_t n = static_cast<int64_t>(items.size() / 4), h = split.images.dim(1), w = split.images.dim(2);
+  Composites c;
+  c.images = Tensor::Empty({n, 2 * h, 2 * w});
+  const float* source = split.images.data<float>();
+  const int64_t* labels = split.labels.data<int64_t>();
+  float* out = c.images.data<float>();
+  for (int64_t i = 0; i < n; ++i) {
+    std::array<int64_t, 4> item_labels;
+    for (int q = 0; q < 4; ++q) {
+      const int64_t item = items[4 * i + q];
+      item_labels[q] = labels[item];
+      const int64_t top = (q / 2) * h, left = (q % 2) * w;
+      for (int64_t y = 0; y < h; ++y) {
+        std::memcpy(out + (i * 2 * h + top + y) * 2 * w + left, source + (item * h + y) * w, w * sizeof(float));
+      }
+    }
+    c.labels.push_back(item_labels);
+    c.captions.push_back(CompositeCaption(item_labels));
+  }
+  return c;
+}
+
+}  // namespace onemodel::data
