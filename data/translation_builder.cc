@@ -2,13 +2,13 @@
 
 #include <unistd.h>
 
-#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "data/packages.h"
 #include "data/subwords.h"
 #include "data/translation_pairs.h"
 #include "nlohmann/json.hpp"
@@ -16,16 +16,6 @@
 
 namespace onemodel::data {
 namespace {
-
-std::string PackageVersion(const std::string& package) {
-  std::string out;
-  if (FILE* p = popen(("dpkg-query -W -f='${Version}' " + package + " 2>/dev/null").c_str(), "r")) {
-    std::array<char, 128> buf;
-    while (std::fgets(buf.data(), buf.size(), p)) out += buf.data();
-    pclose(p);
-  }
-  return out.empty() ? "unknown" : out;
-}
 
 absl::StatusOr<uint32_t> WriteTsv(const std::string& path, const std::vector<SentencePair>& pairs) {
   std::string text;

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <numeric>
 
 #include "absl/strings/str_cat.h"
 
@@ -83,23 +84,33 @@ absl::Status WriteWav(const std::string& path, const Audio& audio) {
 std::vector<float> Resample(const std::vector<float>& x, int from_rate, int to_rate) {
   if (from_rate == to_rate || x.empty()) return x;
   constexpr int kZeros = 16;
-  const double ratio = static_cast<double>(to_rate) / from_rate;
-  const double cutoff = std::min(1.0, ratio);  // of the input's Nyquist rate
-  const double half_width = kZeros / cutoff;    // in input samples
-  const int64_t n = static_cast<int64_t>(std::floor(x.size() * ratio));
+  // Polyphase: output j sits at input position j * M / L; its fractional part takes one of L phases, each with
+  // its own taps (computed once), so a resampled second costs rate * taps multiply-adds, not trig calls.
+  const int g = std::gcd(from_rate, to_rate);
+  const int64_t up = to_rate / g, down = from_rate / g;
+  const double cutoff = std::min(1.0, static_cast<double>(up) / down);  // of the input's Nyquist rate
+  const int half = static_cast<int>(std::ceil(kZeros / cutoff));        // taps each side, in input samples
+  std::vector<float> taps(up * (2 * half + 1));
+  for (int64_t phase = 0; phase < up; ++phase) {
+    const double frac = static_cast<double>(phase) / up;  // t - floor(t)
+    for (int k = -half; k <= half; ++k) {
+      const double d = (frac - k) * cutoff;  // input sample floor(t) + k
+      const double sinc = d == 0 ? 1.0 : std::sin(M_PI * d) / (M_PI * d);
+      const double window = std::abs(d) >= kZeros ? 0.0 : 0.5 + 0.5 * std::cos(M_PI * d / kZeros);
+      taps[phase * (2 * half + 1) + k + half] = static_cast<float>(sinc * window * cutoff);
+    }
+  }
+  const int64_t n = static_cast<int64_t>(x.size()) * up / down, size = static_cast<int64_t>(x.size());
   std::vector<float> y(n);
   for (int64_t j = 0; j < n; ++j) {
-    const double t = j / ratio;  // position in input samples
-    const int64_t first = std::max<int64_t>(0, static_cast<int64_t>(std::ceil(t - half_width)));
-    const int64_t last = std::min<int64_t>(static_cast<int64_t>(x.size()) - 1, static_cast<int64_t>(std::floor(t + half_width)));
+    const int64_t base = j * down / up, phase = j * down % up;
+    const float* t = &taps[phase * (2 * half + 1)];
     double sum = 0;
-    for (int64_t i = first; i <= last; ++i) {
-      const double d = (t - i) * cutoff;
-      const double sinc = d == 0 ? 1.0 : std::sin(M_PI * d) / (M_PI * d);
-      const double window = 0.5 + 0.5 * std::cos(M_PI * d / kZeros);
-      sum += x[i] * sinc * window;
+    for (int k = -half; k <= half; ++k) {
+      const int64_t i = base + k;
+      if (i >= 0 && i < size) sum += x[i] * t[k + half];
     }
-    y[j] = static_cast<float>(sum * cutoff);
+    y[j] = static_cast<float>(sum);
   }
   return y;
 }

@@ -17,7 +17,7 @@ Tensor InitUniform(const Shape& shape, float bound, uint64_t seed, uint16_t laye
 
 }  // namespace
 
-ImageModality::Block::Block(int64_t in, int64_t out, int64_t s, bool n, uint64_t seed, uint16_t layer)
+StridedConvStack::Block::Block(int64_t in, int64_t out, int64_t s, bool n, uint64_t seed, uint16_t layer)
     : stride(s), norm(n) {
   depthwise = RegisterParameter("depthwise", InitUniform({3, 3, in}, std::sqrt(3.f / 9.f), seed, layer, 0));
   pointwise = RegisterParameter("pointwise", InitUniform({in, out}, std::sqrt(6.f / in), seed, layer, 1));
@@ -28,7 +28,7 @@ ImageModality::Block::Block(int64_t in, int64_t out, int64_t s, bool n, uint64_t
   }
 }
 
-Tensor ImageModality::Block::Forward(const Tensor& x) const {
+Tensor StridedConvStack::Block::Forward(const Tensor& x) const {
   ops::Conv2dOptions o;
   o.stride_h = o.stride_w = stride;
   o.pad_top = o.pad_bottom = o.pad_left = o.pad_right = 1;
@@ -37,11 +37,11 @@ Tensor ImageModality::Block::Forward(const Tensor& x) const {
   return ops::Relu(norm ? ops::LayerNorm(y, gamma, beta) : y);
 }
 
-ImageModality::ImageModality(int64_t channels, int64_t dim, uint64_t seed, uint16_t layer)
+StridedConvStack::StridedConvStack(int64_t channels, int64_t out, uint64_t seed, uint16_t layer)
     : stem_(kStemBasis, channels, 1, false, seed, layer),
       down1_(channels, 2 * channels, 2, true, seed, layer + 1),
-      down2_(2 * channels, dim, 2, true, seed, layer + 2),
-      down3_(dim, dim, 2, true, seed, layer + 3),
+      down2_(2 * channels, out, 2, true, seed, layer + 2),
+      down3_(out, out, 2, true, seed, layer + 3),
       replicate_(Tensor::Full({1, kStemBasis}, 1.f)) {
   RegisterModule("stem", &stem_);
   RegisterModule("down1", &down1_);
@@ -49,14 +49,38 @@ ImageModality::ImageModality(int64_t channels, int64_t dim, uint64_t seed, uint1
   RegisterModule("down3", &down3_);
 }
 
+Tensor StridedConvStack::Forward(const Tensor& plane) const {
+  CHECK_EQ(plane.ndim(), 3) << "StridedConvStack: expects [B, H, W], got " << ShapeToString(plane.shape());
+  Tensor x = ops::Reshape(plane, {plane.dim(0), plane.dim(1), plane.dim(2), 1});
+  x = ops::MatMul(x, replicate_.To(plane.device()));
+  return down3_.Forward(down2_.Forward(down1_.Forward(stem_.Forward(x))));
+}
+
+ImageModality::ImageModality(int64_t channels, int64_t dim, uint64_t seed, uint16_t layer)
+    : stack_(channels, dim, seed, layer) {
+  RegisterModule("stack", &stack_);
+}
+
 Tensor ImageModality::Forward(const Tensor& images) const {
   CHECK_EQ(images.ndim(), 3) << "ImageModality: expects [B, H, W], got " << ShapeToString(images.shape());
-  const int64_t b = images.dim(0);
   // Centre the [0, 1] pixels on Fashion-MNIST's mean and scale (0.286, 0.353); any gray image works.
-  Tensor x = ops::Scale(ops::AddScalar(ops::Reshape(images, {b, images.dim(1), images.dim(2), 1}), -0.286f), 1 / 0.353f);
-  x = ops::MatMul(x, replicate_.To(images.device()));
-  x = down3_.Forward(down2_.Forward(down1_.Forward(stem_.Forward(x))));
-  return ops::Reshape(x, {b, x.dim(1) * x.dim(2), x.dim(3)});
+  const Tensor x = stack_.Forward(ops::Scale(ops::AddScalar(images, -0.286f), 1 / 0.353f));
+  return ops::Reshape(x, {x.dim(0), x.dim(1) * x.dim(2), x.dim(3)});
+}
+
+AudioModality::AudioModality(int64_t channels, int64_t mels, int64_t dim, uint64_t seed, uint16_t layer)
+    : stack_(channels, 2 * channels, seed, layer), mels_(mels) {
+  RegisterModule("stack", &stack_);
+  const int64_t in = (mels + 7) / 8 * 2 * channels;
+  projection = RegisterParameter("projection", InitUniform({in, dim}, std::sqrt(3.f / in), seed, layer + 4, 0));
+  bias = RegisterParameter("bias", Tensor::Zeros({dim}));
+}
+
+Tensor AudioModality::Forward(const Tensor& features) const {
+  CHECK(features.ndim() == 3 && features.dim(2) == mels_)
+      << "AudioModality: expects [B, T, " << mels_ << "] log-mel frames, got " << ShapeToString(features.shape());
+  const Tensor x = stack_.Forward(features);  // [B, T/8, mels/8, C]
+  return ops::BiasAdd(ops::MatMul(ops::Reshape(x, {x.dim(0), x.dim(1), x.dim(2) * x.dim(3)}), projection), bias);
 }
 
 SymbolModality::SymbolModality(int64_t vocab, int64_t dim, uint64_t seed, uint16_t layer) {

@@ -11,13 +11,14 @@
 
 namespace onemodel::model {
 
-// Images [B, H, W] (one channel, H and W multiples of 8 minus at most 4, e.g. 28) -> [B, ceil(H/8) * ceil(W/8), d]
-// patch features: a full 3x3 convolution built from separable parts (the pixel copied into 9 channels, each
-// with its own 3x3 depthwise filter, mixed pointwise), then three strided separable blocks (relu(LN(.))).
-class ImageModality : public Module {
+// A one-channel plane [B, H, W] (H and W multiples of 8 minus at most 4) -> [B, ceil(H/8), ceil(W/8), out]: a full
+// 3x3 convolution built from separable parts (the value copied into 9 channels, each with its own 3x3 depthwise
+// filter, mixed pointwise), then three stride-2 separable blocks (relu(LN(.))). The image and audio modalities'
+// front end.
+class StridedConvStack : public Module {
  public:
-  ImageModality(int64_t channels, int64_t dim, uint64_t seed, uint16_t layer);
-  Tensor Forward(const Tensor& images) const;
+  StridedConvStack(int64_t channels, int64_t out, uint64_t seed, uint16_t layer);
+  Tensor Forward(const Tensor& plane) const;
 
  private:
   struct Block : public Module {
@@ -28,7 +29,32 @@ class ImageModality : public Module {
     Tensor depthwise, pointwise, bias, gamma, beta;
   };
   Block stem_, down1_, down2_, down3_;
-  Tensor replicate_;  // [1, 9] ones: copies the pixel into the stem's 9 channels
+  Tensor replicate_;  // [1, 9] ones: copies the value into the stem's 9 channels
+};
+
+// Images [B, H, W] (gray, in [0, 1]; e.g. 28 x 28) -> [B, ceil(H/8) * ceil(W/8), d] patch features.
+class ImageModality : public Module {
+ public:
+  ImageModality(int64_t channels, int64_t dim, uint64_t seed, uint16_t layer);
+  Tensor Forward(const Tensor& images) const;
+
+ private:
+  StridedConvStack stack_;
+};
+
+// Audio as log-mel frames [B, T, mels] (normalized per utterance) -> [B, ceil(T/8), d]: the strided stack over
+// time x frequency (8x fewer frames, 80 ms each at a 10 ms hop), each frame's frequency bands and channels
+// projected to d.
+class AudioModality : public Module {
+ public:
+  AudioModality(int64_t channels, int64_t mels, int64_t dim, uint64_t seed, uint16_t layer);
+  Tensor Forward(const Tensor& features) const;
+  int64_t mels() const { return mels_; }
+
+ private:
+  StridedConvStack stack_;
+  int64_t mels_;
+  Tensor projection, bias;
 };
 
 // Subword ids <-> the trunk. The embedding table [V, d] also is the output softmax (tied weights): inputs are

@@ -12,7 +12,8 @@ namespace {
 
 // Layer ids key the initial values and random streams of each part (DESIGN §3).
 constexpr uint16_t kImageLayer = 1, kSymbolLayer = 10, kClassLayer = 20, kEncoderLayer = 30, kMixerLayer = 40,
-                   kDecoderLayer = 50, kTaskTokenLayer = 60, kInputDropoutLayer = 70, kTargetDropoutLayer = 71;
+                   kDecoderLayer = 50, kTaskTokenLayer = 60, kInputDropoutLayer = 70, kTargetDropoutLayer = 71,
+                   kAudioLayer = 100;
 constexpr uint16_t kInitPurpose = 55, kDropoutPurpose = 2;
 
 Tensor MaskOf(const Tensor& ids) {
@@ -48,6 +49,14 @@ MultiModel::MultiModel(const config::TrunkConfig& config, std::vector<TaskHead> 
       image_ = std::make_unique<ImageModality>(config.image_channels(), d, seed, kImageLayer);
       RegisterModule("image", image_.get());
     }
+    if (h.input == InputModality::kAudio) {
+      CHECK_GT(h.mels, 0) << "task " << h.task << ": audio input without a number of mel bands";
+      if (audio_ == nullptr) {
+        audio_ = std::make_unique<AudioModality>(config.image_channels(), h.mels, d, seed, kAudioLayer);
+        RegisterModule("audio", audio_.get());
+      }
+      CHECK_EQ(audio_->mels(), h.mels) << "task " << h.task << ": another number of mel bands than another task's";
+    }
     const bool uses_symbols = h.input == InputModality::kSymbols || h.output == OutputModality::kSymbols;
     if (uses_symbols && symbols_.count(h.vocabulary) == 0) {
       CHECK_GT(h.vocab_size, 0) << "task " << h.task << ": symbol modality without a vocabulary size";
@@ -81,6 +90,8 @@ MultiModel::Encoded MultiModel::Encode(int task, const Batch& batch, const RunCo
   Tensor x;
   if (heads_[task].input == InputModality::kImage) {
     x = image_->Forward(batch.images);
+  } else if (heads_[task].input == InputModality::kAudio) {
+    x = audio_->Forward(batch.audio);
   } else {
     x = Symbols(task).Embed(batch.input_ids);
     e.mask = MaskOf(batch.input_ids);

@@ -18,7 +18,7 @@
 
 namespace onemodel::model {
 
-enum class InputModality { kImage, kSymbols };
+enum class InputModality { kImage, kSymbols, kAudio };
 enum class OutputModality { kClassLabel, kSymbols };
 
 // What the model needs to know of a task.
@@ -29,6 +29,7 @@ struct TaskHead {
   int64_t classes = 0;         // class-label output
   std::string vocabulary;      // symbol input/output: the shared vocabulary's name
   int64_t vocab_size = 0;
+  int64_t mels = 0;            // audio input: log-mel bands per frame
 };
 
 struct ForwardResult {
@@ -70,6 +71,7 @@ class MultiModel : public Module {
   std::vector<TaskHead> heads_;
   uint64_t seed_;
   std::unique_ptr<ImageModality> image_;
+  std::unique_ptr<AudioModality> audio_;
   std::map<std::string, std::unique_ptr<SymbolModality>> symbols_;
   std::map<std::string, std::unique_ptr<ClassLabelModality>> class_heads_;
   std::vector<Tensor> task_tokens_;

@@ -47,7 +47,7 @@ TEST(MultiModelTest, NamesParametersByModalityAndTrunkPart) {
   MultiModel model(SmallConfig(), Heads(), 1);
   std::set<std::string> names;
   for (const auto& [name, t] : model.NamedParameters()) names.insert(name);
-  for (const char* n : {"image.stem.depthwise", "symbols.words.embedding", "class.vision.weight", "task_token.copy",
+  for (const char* n : {"image.stack.stem.depthwise", "symbols.words.embedding", "class.vision.weight", "task_token.copy",
                         "encoder.moe.moe.router.weight", "decoder.conv.step1.pointwise", "mixer.attention.attention.wq"}) {
     EXPECT_TRUE(names.count(n)) << n;
   }
@@ -131,6 +131,26 @@ TEST(MultiModelTest, LearnsToCopy) {
     (step == 1 ? first : last) = r.loss.item();
   }
   EXPECT_LT(last, 0.5f * first) << "first " << first << " last " << last;
+}
+
+// Log-mel frames [B, T, mels] -> ceil(T / 8) encoder positions; the audio front end's parameters get gradients
+// (checked against finite differences) from a transcript loss.
+TEST(MultiModelTest, AudioModalityCompressesFramesEightfoldAndLearns) {
+  std::vector<TaskHead> heads = Heads();
+  heads.push_back({"speech", InputModality::kAudio, OutputModality::kSymbols, 0, "words", 12, 20});
+  MultiModel model(SmallConfig(), heads, 6);
+  std::mt19937 rng(6);
+  Batch batch = SymbolBatch(rng, 2, 4);
+  batch.input_ids = Tensor();
+  batch.audio = onemodel::testing::RandomTensor(rng, {2, 37, 20}, -1.f, 1.f);
+  const ForwardResult r = model.Forward(2, batch, RunContext{});
+  EXPECT_EQ(r.positions, 2 * 5 + 2 * 4);  // ceil(37 / 8) encoder positions, 4 decoder positions per example
+  NamedTensors some;
+  for (const auto& [name, t] : model.NamedParameters()) {
+    if (name == "audio.projection" || name == "audio.stack.down1.pointwise") some.emplace_back(name, t);
+  }
+  ASSERT_EQ(some.size(), 2u);
+  CheckParameterGradients(some, [&] { return model.Forward(2, batch, RunContext{}).loss; }, 1e-3, 3e-2);
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "configs/config.h"
+#include "data/speech_builder.h"
 #include "data/translation_builder.h"
 #include "distributed/launch.h"
 #include "glog/logging.h"
@@ -57,6 +58,10 @@ constexpr char kUsage[] =
     "  prepare-data translation [--out DIR] [--source FILE] [--vocab N]\n"
     "                                          build the EN<->DE cache (Debian trans-de-en + FreeDict example\n"
     "                                          sentences; --source: only this trans-de-en file) with its subwords\n"
+    "  prepare-data speech [--out DIR] [--train N] [--dev N] [--seed S] [--real-dir DIR] [--strict]\n"
+    "                                          build the speech cache: espeak-ng utterances (train; dev in held-out\n"
+    "                                          voices) and the asterisk-core-sounds-en recordings (real), as log-mel\n"
+    "                                          features; bad recordings are reported and skipped (--strict: stop)\n"
     "  repro chen2022 [--config FILE] [--seeds N] [--threads N]\n"
     "                                          reproduce Chen et al. 2022 (MoE on cluster-structured data)\n";
 
@@ -219,13 +224,21 @@ int TasksCommand() {
   return 0;
 }
 
-int PrepareData(const std::vector<std::string>& args) {
-  if (args.empty() || args[0] != "translation") {
-    std::fprintf(stderr, "onemodel prepare-data: known data sets: translation\n%s", kUsage);
-    return 2;
+// Installs a missing Debian package (as root directly, else through sudo) that `path` comes from.
+absl::Status EnsurePackage(const std::string& path, const std::string& package) {
+  if (std::filesystem::exists(path) || path.rfind("/usr/", 0) != 0) return absl::OkStatus();
+  std::printf("prepare-data: %s is missing; installing Debian package %s\n", path.c_str(), package.c_str());
+  const std::string sudo = ::geteuid() == 0 ? "" : "sudo ";
+  const std::string command = absl::StrCat(sudo, "apt-get install -y -qq -o DPkg::Lock::Timeout=600 ", package);
+  if (std::system(command.c_str()) != 0) {
+    return absl::NotFoundError(absl::StrCat(path, ": missing and `", command, "` failed"));
   }
+  return absl::OkStatus();
+}
+
+int PrepareTranslation(const std::vector<std::string>& args) {
   Flags flags;
-  if (!ParseFlags({args.begin() + 1, args.end()}, {"out", "source", "vocab"}, &flags, kUsage)) return 2;
+  if (!ParseFlags(args, {"out", "source", "vocab"}, &flags, kUsage)) return 2;
   const std::string out = Flag(flags, "out", "data_cache");
   int vocab = 0;
   if (!absl::SimpleAtoi(Flag(flags, "vocab", absl::StrCat(data::kDefaultTranslationVocab)), &vocab)) {
@@ -235,19 +248,43 @@ int PrepareData(const std::vector<std::string>& args) {
   std::vector<data::TranslationSource> sources = data::DefaultTranslationSources();
   if (const std::string source = Flag(flags, "source"); !source.empty()) sources = {{source, sources[0].format, sources[0].package}};
   for (const data::TranslationSource& s : sources) {
-    if (std::filesystem::exists(s.path) || s.path.rfind("/usr/share/", 0) != 0) continue;
-    // A Debian package is missing: install it (as root directly, else through sudo).
-    std::printf("prepare-data: %s is missing; installing Debian package %s\n", s.path.c_str(), s.package.c_str());
-    const std::string sudo = ::geteuid() == 0 ? "" : "sudo ";
-    const std::string command = absl::StrCat(sudo, "apt-get install -y -qq -o DPkg::Lock::Timeout=600 ", s.package);
-    if (std::system(command.c_str()) != 0) {
-      return Fail(absl::NotFoundError(absl::StrCat(s.path, ": missing and `", command, "` failed")));
-    }
+    if (absl::Status st = EnsurePackage(s.path, s.package); !st.ok()) return Fail(st);
   }
   absl::StatusOr<std::string> dir = data::BuildTranslationCache(sources, out, vocab);
   if (!dir.ok()) return Fail(dir.status());
   std::printf("wrote %s (train.tsv, test.tsv, subwords.model, manifest.json)\n", dir->c_str());
   return 0;
+}
+
+int PrepareSpeech(const std::vector<std::string>& args) {
+  Flags flags;
+  if (!ParseFlags(args, {"out", "train", "dev", "seed", "real-dir"}, &flags, kUsage, {"strict"})) return 2;
+  data::SpeechBuildOptions o;
+  o.out_dir = Flag(flags, "out", o.out_dir);
+  o.real_dir = Flag(flags, "real-dir", o.real_dir);
+  o.strict = Flag(flags, "strict") == "true";
+  if (!absl::SimpleAtoi(Flag(flags, "train", absl::StrCat(o.train)), &o.train) || o.train < 1 ||
+      !absl::SimpleAtoi(Flag(flags, "dev", absl::StrCat(o.dev)), &o.dev) || o.dev < 1 ||
+      !absl::SimpleAtoi(Flag(flags, "seed", absl::StrCat(o.seed)), &o.seed)) {
+    std::fprintf(stderr, "onemodel prepare-data speech: --train, --dev and --seed want positive numbers\n");
+    return 2;
+  }
+  for (const auto& [path, package] : {std::make_pair(std::string("/usr/bin/espeak-ng"), "espeak-ng"),
+                                      std::make_pair(o.transcripts, "asterisk-core-sounds-en-wav")}) {
+    if (absl::Status st = EnsurePackage(path, package); !st.ok()) return Fail(st);
+  }
+  absl::StatusOr<std::string> dir = data::BuildSpeechCache(o);
+  if (!dir.ok()) return Fail(dir.status());
+  std::printf("wrote %s (train, dev, real: .safetensors log-mel features + .tsv transcripts; manifest.json)\n",
+              dir->c_str());
+  return 0;
+}
+
+int PrepareData(const std::vector<std::string>& args) {
+  if (!args.empty() && args[0] == "translation") return PrepareTranslation({args.begin() + 1, args.end()});
+  if (!args.empty() && args[0] == "speech") return PrepareSpeech({args.begin() + 1, args.end()});
+  std::fprintf(stderr, "onemodel prepare-data: known data sets: translation, speech\n%s", kUsage);
+  return 2;
 }
 
 int ReproChen2022(const std::vector<std::string>& args) {

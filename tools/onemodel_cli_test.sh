@@ -43,6 +43,31 @@ check "subword model" test -s "$tmp/cache/translation/subwords.model"
 expect "prepare-data missing source" 1 "/nonexistent/de-en: cannot open" -- \
   "$bin" prepare-data translation --out "$tmp/cache2" --source /nonexistent/de-en
 
+# Speech: a real-recordings folder with two good files (copies of the Debian recordings) and the bad kinds of audio
+# under names the transcripts list: each bad one reported and skipped, the good ones kept; --strict stops.
+real="$tmp/real"
+mkdir -p "$real/digits"
+cp /usr/share/asterisk/sounds/en/digits/1.wav /usr/share/asterisk/sounds/en/digits/7.wav "$real/digits/"
+/usr/bin/env python3 - "$real/digits" <<'PY'
+import sys, wave
+d = sys.argv[1]
+for name, channels, width in (("2", 1, 1), ("3", 2, 2)):  # 8-bit; stereo
+    with wave.open(f"{d}/{name}.wav", "wb") as w:
+        w.setnchannels(channels); w.setsampwidth(width); w.setframerate(8000); w.writeframes(b"\x10\x20" * 800)
+open(f"{d}/4.wav", "wb").close()  # empty
+open(f"{d}/5.wav", "wb").write(open(f"{d}/1.wav", "rb").read()[:30])  # truncated header
+PY
+expect "prepare-data speech skips bad audio" 0 "skipped .*digits/2.wav: 8-bit samples" -- \
+  "$bin" prepare-data speech --out "$tmp/cache" --train 48 --dev 8 --real-dir "$real"
+for bad in "3.wav: 2 channels" "4.wav: empty file" "5.wav: truncated"; do
+  check "reported: $bad" grep -q "digits/$bad" "$tmp/last_output"
+done
+check "the good recordings are kept" test "$(cut -f3 "$tmp/cache/speech/real.tsv" | tr '\n' ' ')" = "one seven "
+check "the manifest lists the skipped files" test "$(grep -c 'digits/[2-5].wav' "$tmp/cache/speech/manifest.json")" -eq 4
+expect "prepare-data speech --strict stops at bad audio" 1 "digits/2.wav: 8-bit samples; expected 16-bit" -- \
+  "$bin" prepare-data speech --out "$tmp/cache_strict" --train 8 --dev 8 --real-dir "$real" --strict
+check "--strict leaves nothing behind" test -z "$(ls -A "$tmp/cache_strict" 2>/dev/null)"
+
 tiny() {  # tiny DIM [extra task lines]
   cat <<PB
 name: "tiny"
@@ -57,21 +82,25 @@ model {
 tasks { name: "fashion_mnist" batch_size: 8 eval_examples: 50 }
 tasks { name: "translate_de_en" data_dir: "$tmp/cache/translation" batch_size: 8 eval_examples: 8 max_length: 12 }
 tasks { name: "translate_en_de" data_dir: "$tmp/cache/translation" batch_size: 8 eval_examples: 8 beam_size: 2 max_length: 12 }
+tasks { name: "caption_fashion" batch_size: 8 eval_examples: 8 max_length: 24 options { key: "vocab_dir" value: "$tmp/cache/translation" } }
+tasks { name: "speech_recognition" data_dir: "$tmp/cache/speech" batch_size: 8 eval_examples: 4 max_length: 12 options { key: "vocab_dir" value: "$tmp/cache/translation" } }
 PB
 }
 tiny 32 > "$tmp/tiny.pbtxt"
 expect "train" 0 "step 12/12 \| [a-z_]+ [0-9.]+.*tok/s \| lr .* \| ETA .*encoder experts cv" -- \
   "$bin" train --config "$tmp/tiny.pbtxt" --run "$tmp/run"
 expect "train evaluates" 0 "eval  step 12  translate_en_de: bleu" -- cat "$tmp/last_output"
+expect "train evaluates captions" 0 "eval  step 12  caption_fashion: exact_match [0-9.]+  bleu" -- cat "$tmp/last_output"
+expect "train evaluates speech" 0 "eval  step 12  speech_recognition: wer [0-9.]+  cer [0-9.]+  real_wer [0-9.]+  real_cer [0-9.]+  real_digits_wer" -- cat "$tmp/last_output"
 check "checkpoints" test -d "$tmp/run/ckpt-6" -a -d "$tmp/run/ckpt-12"
 check "metrics" grep -q '"loss/fashion_mnist"' "$tmp/run/metrics.jsonl"
 expect "train again resumes and stops" 0 "resuming from .*ckpt-12" -- "$bin" train --config "$tmp/tiny.pbtxt" --run "$tmp/run"
 expect "inspect" 0 "step 12" -- "$bin" inspect "$tmp/run"
 expect "inspect parts" 0 "encoder +[0-9]+" -- cat "$tmp/last_output"
 expect "inspect expert load" 0 "encoder experts' share of routed tokens" -- cat "$tmp/last_output"
-expect "eval two checkpoints" 0 "fashion_mnist accuracy +translate_de_en bleu +translate_en_de bleu" -- \
+expect "eval two checkpoints" 0 "fashion_mnist accuracy +translate_de_en bleu +translate_en_de bleu +caption_fashion exact_match +speech_recognition wer" -- \
   "$bin" eval --checkpoint "$tmp/run/ckpt-6" --checkpoint "$tmp/run" --examples 8 --out "$tmp/eval"
-expect "eval table rows" 0 "run/ckpt-12 +[0-9.]+ +[0-9.]+ +[0-9.]+" -- cat "$tmp/last_output"
+expect "eval table rows" 0 "run/ckpt-12 +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+" -- cat "$tmp/last_output"
 check "eval json" grep -q '"headline": "bleu"' "$tmp/eval/eval.json"
 check "eval png" bash -c "head -c 8 '$tmp/eval/eval.png' | od -An -tx1 | grep -q '89 50 4e 47 0d 0a 1a 0a'"
 expect "eval unknown task" 1 "--tasks: .* has no task 'parsing'" -- \

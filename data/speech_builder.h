@@ -1,0 +1,37 @@
+// Builds the speech data cache (DESIGN §5): <out>/speech/{train,dev,real}.safetensors + .tsv + manifest.json.
+// - train: utterances of the text pool (speech_text.h) synthesized by espeak-ng in 7 English accents x ~45 voice
+//   variants, at random speeds and pitches;
+// - dev: the same kind of text in voices held out from training (the Caribbean accent, 5 variants not trained on);
+// - real: the human recordings of Debian's asterisk-core-sounds-en-wav (8 kHz, resampled to 16 kHz) with their
+//   transcripts; the group column says "digits" for the digits/ numbers, else the folder or "prompts".
+// Features are 40-band log-mel frames (log_mel.h): "features" [frames, 40] f32 and "frames" [N] i64 per split; the
+// .tsv has `source<TAB>group<TAB>transcript` per utterance. Bad recordings are reported and skipped (or, strict,
+// stop the build); the manifest lists them. Written into a temporary directory, renamed into place.
+#ifndef ONEMODEL_DATA_SPEECH_BUILDER_H_
+#define ONEMODEL_DATA_SPEECH_BUILDER_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace onemodel::data {
+
+inline constexpr int kSpeechMels = 40;
+
+struct SpeechBuildOptions {
+  std::string out_dir = "data_cache";
+  int64_t train = 12000, dev = 400;  // synthetic utterances
+  uint64_t seed = 1;
+  int threads = 2;
+  bool strict = false;  // stop at the first bad recording instead of reporting and skipping it
+  std::string real_dir = "/usr/share/asterisk/sounds/en";
+  std::string transcripts = "/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz";
+};
+
+// Returns the directory it wrote. Progress on stdout.
+absl::StatusOr<std::string> BuildSpeechCache(const SpeechBuildOptions& options);
+
+}  // namespace onemodel::data
+
+#endif  // ONEMODEL_DATA_SPEECH_BUILDER_H_

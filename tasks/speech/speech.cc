@@ -1,0 +1,232 @@
+// Speech recognition (DESIGN §5) on the cache `onemodel prepare-data speech` builds: 40-band log-mel frames of
+// espeak-ng utterances (train; dev in held-out voices) and of the human recordings of asterisk-core-sounds-en
+// (real). Transcripts are English subwords of the translation vocabulary (option `vocab_dir`, default
+// data_cache/translation): speech, captioning and translation share one symbol modality. Features are normalized
+// per utterance (each band to mean 0, variance 1). Metrics: WER (headline) and CER on the held-out voices, and on
+// the real recordings: all, and their digits/ numbers.
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "core/safetensors.h"
+#include "data/batching.h"
+#include "data/speech_builder.h"
+#include "data/subwords.h"
+#include "tasks/metrics/error_rate.h"
+#include "tasks/task.h"
+
+namespace onemodel::tasks {
+namespace {
+
+constexpr char kDefaultDir[] = "data_cache/speech";
+constexpr char kDefaultVocab[] = "data_cache/translation";
+constexpr int64_t kEvalBatch = 32;
+
+struct Utterance {
+  std::vector<float> frames;  // [T, mels], normalized
+  std::vector<float> floor;   // [mels]: each band's minimum, the padding after the utterance
+  std::string group, transcript;
+  std::vector<int> target_ids;  // subwords + end of sentence
+  int64_t length() const { return static_cast<int64_t>(frames.size()) / data::kSpeechMels; }
+};
+
+absl::StatusOr<std::vector<Utterance>> ReadSplit(const std::string& dir, const std::string& name,
+                                                 const data::SubwordVocab& vocab, int max_length) {
+  const std::string tsv_path = absl::StrCat(dir, "/", name, ".tsv"), st_path = absl::StrCat(dir, "/", name, ".safetensors");
+  absl::StatusOr<SafetensorsReader> reader = SafetensorsReader::Open(st_path);
+  if (!reader.ok()) return reader.status();
+  absl::StatusOr<Tensor> features = reader->Read("features"), frames = reader->Read("frames");
+  if (!features.ok()) return features.status();
+  if (!frames.ok()) return frames.status();
+  const int mels = data::kSpeechMels;
+  if (features->ndim() != 2 || features->dim(1) != mels) {
+    return absl::DataLossError(absl::StrCat(st_path, ": features are ", ShapeToString(features->shape()),
+                                            ", expected [frames, ", mels, "] (rebuild with prepare-data speech)"));
+  }
+  std::ifstream in(tsv_path);
+  if (!in) return absl::NotFoundError(absl::StrCat(tsv_path, ": cannot open"));
+  const std::vector<int64_t> counts = frames->ToIndices();
+  const float* f = features->data<float>();
+  std::vector<Utterance> out;
+  std::string line;
+  int64_t at = 0;
+  for (size_t i = 0; std::getline(in, line); ++i) {
+    const std::vector<std::string> fields = absl::StrSplit(line, '\t');
+    if (fields.size() != 3 || i >= counts.size() || at + counts[i] > features->dim(0)) {
+      return absl::DataLossError(absl::StrCat(tsv_path, ":", i + 1, ": expected 'source<TAB>group<TAB>transcript' "
+                                              "matching ", st_path));
+    }
+    Utterance u;
+    u.group = fields[1];
+    u.transcript = fields[2];
+    const int64_t t = counts[i];
+    u.frames.assign(f + at * mels, f + (at + t) * mels);
+    at += t;
+    u.floor.assign(mels, 0.f);
+    for (int m = 0; m < mels; ++m) {
+      double mean = 0, square = 0;
+      for (int64_t j = 0; j < t; ++j) mean += u.frames[j * mels + m];
+      mean /= t;
+      for (int64_t j = 0; j < t; ++j) square += (u.frames[j * mels + m] - mean) * (u.frames[j * mels + m] - mean);
+      const double scale = 1 / std::sqrt(square / t + 1e-5);
+      float low = 1e9f;
+      for (int64_t j = 0; j < t; ++j) {
+        float& v = u.frames[j * mels + m];
+        v = static_cast<float>((v - mean) * scale);
+        low = std::min(low, v);
+      }
+      u.floor[m] = low;
+    }
+    u.target_ids = vocab.Encode(u.transcript);
+    if (static_cast<int>(u.target_ids.size()) >= max_length) u.target_ids.resize(max_length - 1);
+    u.target_ids.push_back(data::kEosId);
+    out.push_back(std::move(u));
+  }
+  if (out.size() != counts.size()) {
+    return absl::DataLossError(absl::StrCat(tsv_path, ": ", out.size(), " lines for ", counts.size(), " utterances"));
+  }
+  return out;
+}
+
+class SpeechTask : public Task {
+ public:
+  SpeechTask(const TaskContext& context, std::shared_ptr<const data::SubwordVocab> vocab, std::vector<Utterance> train,
+             std::vector<Utterance> dev, std::vector<Utterance> real)
+      : name_(context.config.name()), config_(context.config), seed_(context.seed), stream_(context.stream),
+        vocab_(std::move(vocab)), train_(std::move(train)), dev_(std::move(dev)), real_(std::move(real)),
+        batches_([this](uint32_t epoch) {
+          return data::LengthBucketedBatches(lengths_, config_.batch_size(), seed_, stream_, epoch);
+        }) {
+    for (const Utterance& u : train_) lengths_.push_back(u.length());
+  }
+
+  model::TaskHead Head() const override {
+    return {name_, model::InputModality::kAudio, model::OutputModality::kSymbols, 0, "translation", vocab_->size(),
+            data::kSpeechMels};
+  }
+
+  int64_t TrainExamples() const override { return static_cast<int64_t>(train_.size()); }
+
+  model::Batch TrainBatch(int64_t position) const override { return Gather(train_, batches_.At(position)); }
+
+  EvalResult Evaluate(const model::MultiModel& model, int task, int64_t examples) const override {
+    const std::vector<std::string> dev = Transcribe(model, task, dev_, examples);
+    const std::vector<std::string> real = Transcribe(model, task, real_, examples);
+    std::vector<std::string> dev_refs, real_refs, digit_refs, digit_hyps;
+    for (size_t i = 0; i < dev.size(); ++i) dev_refs.push_back(dev_[i].transcript);
+    for (size_t i = 0; i < real.size(); ++i) {
+      real_refs.push_back(real_[i].transcript);
+      if (real_[i].group == "digits") digit_refs.push_back(real_[i].transcript), digit_hyps.push_back(real[i]);
+    }
+    EvalResult r;
+    r.metrics = {{"wer", metrics::WordErrorRate(dev_refs, dev).rate},
+                 {"cer", metrics::CharacterErrorRate(dev_refs, dev).rate},
+                 {"real_wer", metrics::WordErrorRate(real_refs, real).rate},
+                 {"real_cer", metrics::CharacterErrorRate(real_refs, real).rate}};
+    if (!digit_refs.empty()) r.metrics.push_back({"real_digits_wer", metrics::WordErrorRate(digit_refs, digit_hyps).rate});
+    r.examples = static_cast<int64_t>(dev.size() + real.size());
+    for (size_t i = 0; i < std::min<size_t>(dev.size(), 2); ++i) {
+      r.samples.push_back(absl::StrCat("held-out voice => ", dev[i], "  (reference: ", dev_refs[i], ")"));
+    }
+    for (size_t i = 0; i < real.size() && r.samples.size() < 4; i += std::max<size_t>(1, real.size() / 2)) {
+      r.samples.push_back(absl::StrCat("recording => ", real[i], "  (reference: ", real_refs[i], ")"));
+    }
+    return r;
+  }
+
+ private:
+  // Greedy (or beam) transcripts of the first `examples` (0: all) of `split`, decoded in batches of similar length.
+  std::vector<std::string> Transcribe(const model::MultiModel& model, int task, const std::vector<Utterance>& split,
+                                      int64_t examples) const {
+    const int64_t n = examples > 0 ? std::min<int64_t>(examples, split.size()) : split.size();
+    std::vector<int64_t> order(n);
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return split[a].length() < split[b].length(); });
+    model::DecodeOptions options;
+    options.max_length = config_.max_length();
+    options.beam_size = config_.beam_size();
+    options.eos_id = data::kEosId;
+    std::vector<std::string> out(n);
+    for (int64_t begin = 0; begin < n; begin += kEvalBatch) {
+      const std::vector<int64_t> rows(order.begin() + begin, order.begin() + std::min(n, begin + kEvalBatch));
+      const std::vector<std::vector<int>> ids = model.Generate(task, Gather(split, rows), options);
+      for (size_t i = 0; i < rows.size(); ++i) out[rows[i]] = vocab_->Decode(ids[i]);
+    }
+    return out;
+  }
+
+  static model::Batch Gather(const std::vector<Utterance>& split, const std::vector<int64_t>& rows) {
+    const int mels = data::kSpeechMels;
+    int64_t longest = 0;
+    size_t longest_target = 0;
+    for (int64_t i : rows) {
+      longest = std::max(longest, split[i].length());
+      longest_target = std::max(longest_target, split[i].target_ids.size());
+    }
+    const int64_t b = static_cast<int64_t>(rows.size());
+    std::vector<float> audio(b * longest * mels);
+    std::vector<int64_t> targets(b * longest_target, data::kPadId);
+    for (int64_t k = 0; k < b; ++k) {
+      const Utterance& u = split[rows[k]];
+      float* dst = audio.data() + k * longest * mels;
+      std::copy(u.frames.begin(), u.frames.end(), dst);
+      for (int64_t j = u.length(); j < longest; ++j) std::copy(u.floor.begin(), u.floor.end(), dst + j * mels);
+      std::copy(u.target_ids.begin(), u.target_ids.end(), targets.begin() + k * longest_target);
+    }
+    model::Batch batch;
+    batch.audio = Tensor::FromVector(audio, {b, longest, mels});
+    batch.targets = Tensor::FromIndices(targets, {b, static_cast<int64_t>(longest_target)});
+    return batch;
+  }
+
+  std::string name_;
+  config::TaskConfig config_;
+  uint64_t seed_;
+  uint16_t stream_;
+  std::shared_ptr<const data::SubwordVocab> vocab_;
+  std::vector<Utterance> train_, dev_, real_;
+  std::vector<int64_t> lengths_;
+  mutable data::EpochBatches batches_;
+};
+
+absl::StatusOr<std::unique_ptr<Task>> Create(const TaskContext& context) {
+  absl::Status s = CheckOptions(context, {"vocab_dir"});
+  if (!s.ok()) return s;
+  const config::TaskConfig& c = context.config;
+  if (c.max_length() < 2) {
+    return absl::InvalidArgumentError(absl::StrCat("config field ", context.field, ".max_length must be >= 2"));
+  }
+  const std::string dir = c.has_data_dir() ? c.data_dir() : kDefaultDir;
+  if (!std::filesystem::is_directory(dir)) {
+    return absl::NotFoundError(absl::StrCat("config field ", context.field, ".data_dir: ", dir,
+                                            " is not a directory; build it with `onemodel prepare-data speech`"));
+  }
+  const auto option = c.options().find("vocab_dir");
+  const std::string vocab_dir = option == c.options().end() ? kDefaultVocab : option->second;
+  if (!std::filesystem::exists(vocab_dir + "/subwords.model")) {
+    return absl::NotFoundError(absl::StrCat("config field ", context.field, ".options[vocab_dir]: ", vocab_dir,
+                                            "/subwords.model is missing; build it with `onemodel prepare-data "
+                                            "translation`"));
+  }
+  absl::StatusOr<std::shared_ptr<const data::SubwordVocab>> vocab = data::SubwordVocab::Load(vocab_dir + "/subwords.model");
+  if (!vocab.ok()) return vocab.status();
+  std::vector<Utterance> splits[3];
+  const char* names[3] = {"train", "dev", "real"};
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<std::vector<Utterance>> split = ReadSplit(dir, names[i], **vocab, c.max_length());
+    if (!split.ok()) return split.status();
+    splits[i] = *std::move(split);
+  }
+  return std::unique_ptr<Task>(new SpeechTask(context, *std::move(vocab), std::move(splits[0]), std::move(splits[1]),
+                                              std::move(splits[2])));
+}
+
+ONEMODEL_REGISTER_TASK("speech_recognition",
+                       "English speech -> transcript: espeak-ng voices, asterisk recordings (metrics WER, CER)", Create);
+
+}  // namespace
+}  // namespace onemodel::tasks
