@@ -53,8 +53,9 @@ Tensor Features(const Audio& audio) {
 }
 
 // One synthetic utterance: espeak-ng into a temporary WAV (its --stdout header has no length), read back.
+// `telephone`: the audio goes through 8 kHz first, as the real recordings did (nothing above 4 kHz).
 absl::StatusOr<Utterance> Synthesize(const std::string& text, const std::string& voice, int speed, int pitch,
-                                     const std::string& wav) {
+                                     bool telephone, const std::string& wav) {
   // Spawned without a shell: the text may hold any character.
   const std::vector<std::string> argv = {"espeak-ng", "-v", voice, "-s", absl::StrCat(speed), "-p", absl::StrCat(pitch),
                                          "-w", wav, "--", text};
@@ -76,7 +77,9 @@ absl::StatusOr<Utterance> Synthesize(const std::string& text, const std::string&
   }
   absl::StatusOr<Audio> audio = ReadWav(wav);
   if (!audio.ok()) return audio.status();
-  return Utterance{absl::StrCat(voice, " -s ", speed, " -p ", pitch), "synthetic", text, Features(*audio)};
+  if (telephone) *audio = Audio{Resample(audio->samples, audio->sample_rate, 8000), 8000};
+  return Utterance{absl::StrCat(voice, " -s ", speed, " -p ", pitch, telephone ? " 8kHz" : ""), "synthetic", text,
+                   Features(*audio)};
 }
 
 // The synthetic split: utterance i has text PoolUtterance(seed_text, i) and a voice from (accents x variants).
@@ -96,7 +99,8 @@ absl::StatusOr<std::vector<Utterance>> SyntheticSplit(const std::string& name, i
       auto pick = [&](uint64_t j, size_t size) { return std::min(size - 1, static_cast<size_t>(UniformAt(key, j) * size)); };
       const std::string voice = absl::StrCat(accents[pick(0, accents.size())], "+", variants[pick(1, variants.size())]);
       const int speed = 130 + static_cast<int>(UniformAt(key, 2) * 70), pitch = 25 + static_cast<int>(UniformAt(key, 3) * 50);
-      absl::StatusOr<Utterance> u = Synthesize(PoolUtterance(seed, i, vocabulary), voice, speed, pitch, wav);
+      const bool telephone = UniformAt(key, 4) < 0.5f;  // half the utterances band-limited like the real set
+      absl::StatusOr<Utterance> u = Synthesize(PoolUtterance(seed, i, vocabulary), voice, speed, pitch, telephone, wav);
       if (!u.ok()) {
         std::lock_guard<std::mutex> lock(mu);
         failure = u.status();

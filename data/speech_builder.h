@@ -1,6 +1,6 @@
 // Builds the speech data cache (DESIGN §5): <out>/speech/{train,dev,real}.safetensors + .tsv + manifest.json.
-// - train: utterances of the text pool (speech_text.h) synthesized by espeak-ng in 7 English accents x ~45 voice
-//   variants, at random speeds and pitches;
+// - train: utterances of the text pool (speech_text.h) synthesized by espeak-ng in 7 English accents x ~50 voice
+//   variants, at random speeds and pitches, half of them band-limited through 8 kHz like the real recordings;
 // - dev: the same kind of text in voices held out from training (the Caribbean accent, 5 variants not trained on);
 // - real: the human recordings of Debian's asterisk-core-sounds-en-wav (8 kHz, resampled to 16 kHz) with their
 //   transcripts; the group column says "digits" for the digits/ numbers, else the folder or "prompts".

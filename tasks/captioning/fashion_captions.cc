@@ -15,12 +15,12 @@
 #include "data/subwords.h"
 #include "tasks/metrics/bleu.h"
 #include "tasks/task.h"
+#include "tasks/text_output.h"
 
 namespace onemodel::tasks {
 namespace {
 
 constexpr char kDefaultImages[] = "/usr/share/datasets/fashion-mnist";
-constexpr char kDefaultVocab[] = "data_cache/translation";
 constexpr uint64_t kTestSeed = 2026;  // the test composites do not depend on the experiment's seed
 constexpr int64_t kEvalBatch = 100;
 
@@ -32,7 +32,7 @@ class FashionCaptionsTask : public Task {
         vocab_(std::move(vocab)), train_(std::move(train)), test_(std::move(test)) {}
 
   model::TaskHead Head() const override {
-    return {name_, model::InputModality::kImage, model::OutputModality::kSymbols, 0, "translation", vocab_->size()};
+    return {name_, model::InputModality::kImage, model::OutputModality::kSymbols, 0, kSharedVocabulary, vocab_->size()};
   }
 
   // Four training items per composite.
@@ -51,10 +51,7 @@ class FashionCaptionsTask : public Task {
   EvalResult Evaluate(const model::MultiModel& model, int task, int64_t examples) const override {
     const int64_t total = test_.images.dim(0);
     const int64_t n = examples > 0 ? std::min(examples, total) : total;
-    model::DecodeOptions options;
-    options.max_length = config_.max_length();
-    options.beam_size = config_.beam_size();
-    options.eos_id = data::kEosId;
+    const model::DecodeOptions options = DecodeOptionsOf(config_);
     std::vector<std::string> hypotheses, references;
     int64_t exact = 0;
     for (int64_t begin = 0; begin < n; begin += kEvalBatch) {
@@ -82,21 +79,12 @@ class FashionCaptionsTask : public Task {
  private:
   model::Batch Batch(const data::Composites& c) const {
     std::vector<std::vector<int>> captions;
-    size_t longest = 0;
-    for (const std::string& text : c.captions) {
-      std::vector<int> ids = vocab_->Encode(text);
-      if (static_cast<int>(ids.size()) >= config_.max_length()) ids.resize(config_.max_length() - 1);
-      ids.push_back(data::kEosId);
-      longest = std::max(longest, ids.size());
-      captions.push_back(std::move(ids));
-    }
-    std::vector<int64_t> targets(captions.size() * longest, data::kPadId);
-    for (size_t i = 0; i < captions.size(); ++i) {
-      std::copy(captions[i].begin(), captions[i].end(), targets.begin() + i * longest);
-    }
+    for (const std::string& text : c.captions) captions.push_back(TargetIds(*vocab_, text, config_.max_length()));
+    std::vector<const std::vector<int>*> rows;
+    for (const auto& ids : captions) rows.push_back(&ids);
     model::Batch b;
     b.images = c.images;
-    b.targets = Tensor::FromIndices(targets, {static_cast<int64_t>(captions.size()), static_cast<int64_t>(longest)});
+    b.targets = PaddedIds(rows);
     return b;
   }
 
@@ -112,23 +100,14 @@ class FashionCaptionsTask : public Task {
 absl::StatusOr<std::unique_ptr<Task>> Create(const TaskContext& context) {
   absl::Status s = CheckOptions(context, {"vocab_dir"});
   if (!s.ok()) return s;
+  if (s = CheckDecodingFields(context); !s.ok()) return s;
   const config::TaskConfig& c = context.config;
-  if (c.max_length() < 2) {
-    return absl::InvalidArgumentError(absl::StrCat("config field ", context.field, ".max_length must be >= 2"));
-  }
   const std::string images = c.has_data_dir() ? c.data_dir() : kDefaultImages;
   if (!std::filesystem::is_directory(images)) {
     return absl::NotFoundError(absl::StrCat("config field ", context.field, ".data_dir: ", images,
                                             " is not a directory (Debian package dataset-fashion-mnist)"));
   }
-  const auto option = c.options().find("vocab_dir");
-  const std::string vocab_dir = option == c.options().end() ? kDefaultVocab : option->second;
-  if (!std::filesystem::exists(vocab_dir + "/subwords.model")) {
-    return absl::NotFoundError(absl::StrCat("config field ", context.field, ".options[vocab_dir]: ", vocab_dir,
-                                            "/subwords.model is missing; build it with `onemodel prepare-data "
-                                            "translation`"));
-  }
-  absl::StatusOr<std::shared_ptr<const data::SubwordVocab>> vocab = data::SubwordVocab::Load(vocab_dir + "/subwords.model");
+  absl::StatusOr<std::shared_ptr<const data::SubwordVocab>> vocab = LoadVocabOption(context);
   if (!vocab.ok()) return vocab.status();
   absl::StatusOr<data::LabeledImages> train = data::ReadFashionMnist(images, "train");
   if (!train.ok()) return train.status();

@@ -18,12 +18,12 @@
 #include "data/subwords.h"
 #include "tasks/metrics/error_rate.h"
 #include "tasks/task.h"
+#include "tasks/text_output.h"
 
 namespace onemodel::tasks {
 namespace {
 
 constexpr char kDefaultDir[] = "data_cache/speech";
-constexpr char kDefaultVocab[] = "data_cache/translation";
 constexpr int64_t kEvalBatch = 32;
 
 struct Utterance {
@@ -81,9 +81,7 @@ absl::StatusOr<std::vector<Utterance>> ReadSplit(const std::string& dir, const s
       }
       u.floor[m] = low;
     }
-    u.target_ids = vocab.Encode(u.transcript);
-    if (static_cast<int>(u.target_ids.size()) >= max_length) u.target_ids.resize(max_length - 1);
-    u.target_ids.push_back(data::kEosId);
+    u.target_ids = TargetIds(vocab, u.transcript, max_length);
     out.push_back(std::move(u));
   }
   if (out.size() != counts.size()) {
@@ -105,7 +103,7 @@ class SpeechTask : public Task {
   }
 
   model::TaskHead Head() const override {
-    return {name_, model::InputModality::kAudio, model::OutputModality::kSymbols, 0, "translation", vocab_->size(),
+    return {name_, model::InputModality::kAudio, model::OutputModality::kSymbols, 0, kSharedVocabulary, vocab_->size(),
             data::kSpeechMels};
   }
 
@@ -146,10 +144,7 @@ class SpeechTask : public Task {
     std::vector<int64_t> order(n);
     std::iota(order.begin(), order.end(), 0);
     std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return split[a].length() < split[b].length(); });
-    model::DecodeOptions options;
-    options.max_length = config_.max_length();
-    options.beam_size = config_.beam_size();
-    options.eos_id = data::kEosId;
+    const model::DecodeOptions options = DecodeOptionsOf(config_);
     std::vector<std::string> out(n);
     for (int64_t begin = 0; begin < n; begin += kEvalBatch) {
       const std::vector<int64_t> rows(order.begin() + begin, order.begin() + std::min(n, begin + kEvalBatch));
@@ -162,24 +157,22 @@ class SpeechTask : public Task {
   static model::Batch Gather(const std::vector<Utterance>& split, const std::vector<int64_t>& rows) {
     const int mels = data::kSpeechMels;
     int64_t longest = 0;
-    size_t longest_target = 0;
+    std::vector<const std::vector<int>*> targets;
     for (int64_t i : rows) {
       longest = std::max(longest, split[i].length());
-      longest_target = std::max(longest_target, split[i].target_ids.size());
+      targets.push_back(&split[i].target_ids);
     }
     const int64_t b = static_cast<int64_t>(rows.size());
     std::vector<float> audio(b * longest * mels);
-    std::vector<int64_t> targets(b * longest_target, data::kPadId);
     for (int64_t k = 0; k < b; ++k) {
       const Utterance& u = split[rows[k]];
       float* dst = audio.data() + k * longest * mels;
       std::copy(u.frames.begin(), u.frames.end(), dst);
       for (int64_t j = u.length(); j < longest; ++j) std::copy(u.floor.begin(), u.floor.end(), dst + j * mels);
-      std::copy(u.target_ids.begin(), u.target_ids.end(), targets.begin() + k * longest_target);
     }
     model::Batch batch;
     batch.audio = Tensor::FromVector(audio, {b, longest, mels});
-    batch.targets = Tensor::FromIndices(targets, {b, static_cast<int64_t>(longest_target)});
+    batch.targets = PaddedIds(targets);
     return batch;
   }
 
@@ -196,23 +189,14 @@ class SpeechTask : public Task {
 absl::StatusOr<std::unique_ptr<Task>> Create(const TaskContext& context) {
   absl::Status s = CheckOptions(context, {"vocab_dir"});
   if (!s.ok()) return s;
+  if (s = CheckDecodingFields(context); !s.ok()) return s;
   const config::TaskConfig& c = context.config;
-  if (c.max_length() < 2) {
-    return absl::InvalidArgumentError(absl::StrCat("config field ", context.field, ".max_length must be >= 2"));
-  }
   const std::string dir = c.has_data_dir() ? c.data_dir() : kDefaultDir;
   if (!std::filesystem::is_directory(dir)) {
     return absl::NotFoundError(absl::StrCat("config field ", context.field, ".data_dir: ", dir,
                                             " is not a directory; build it with `onemodel prepare-data speech`"));
   }
-  const auto option = c.options().find("vocab_dir");
-  const std::string vocab_dir = option == c.options().end() ? kDefaultVocab : option->second;
-  if (!std::filesystem::exists(vocab_dir + "/subwords.model")) {
-    return absl::NotFoundError(absl::StrCat("config field ", context.field, ".options[vocab_dir]: ", vocab_dir,
-                                            "/subwords.model is missing; build it with `onemodel prepare-data "
-                                            "translation`"));
-  }
-  absl::StatusOr<std::shared_ptr<const data::SubwordVocab>> vocab = data::SubwordVocab::Load(vocab_dir + "/subwords.model");
+  absl::StatusOr<std::shared_ptr<const data::SubwordVocab>> vocab = LoadVocabOption(context);
   if (!vocab.ok()) return vocab.status();
   std::vector<Utterance> splits[3];
   const char* names[3] = {"train", "dev", "real"};

@@ -13,11 +13,10 @@
 #include "data/subwords.h"
 #include "tasks/metrics/bleu.h"
 #include "tasks/task.h"
+#include "tasks/text_output.h"
 
 namespace onemodel::tasks {
 namespace {
-
-constexpr char kDefaultDir[] = "data_cache/translation";
 
 struct Example {
   std::string source, target;     // raw text
@@ -38,24 +37,12 @@ absl::StatusOr<std::vector<Example>> ReadSplit(const std::string& path, bool ger
     Example e;
     e.source = german_source ? fields[0] : fields[1];
     e.target = german_source ? fields[1] : fields[0];
-    for (auto [text, ids] : {std::make_pair(&e.source, &e.source_ids), std::make_pair(&e.target, &e.target_ids)}) {
-      *ids = vocab.Encode(*text);
-      if (static_cast<int>(ids->size()) >= max_length) ids->resize(max_length - 1);
-      ids->push_back(data::kEosId);
-    }
+    e.source_ids = TargetIds(vocab, e.source, max_length);
+    e.target_ids = TargetIds(vocab, e.target, max_length);
     out.push_back(std::move(e));
   }
   if (out.empty()) return absl::DataLossError(absl::StrCat(path, ": no sentence pairs"));
   return out;
-}
-
-// [B, longest] i64, 0-padded.
-Tensor Padded(const std::vector<const std::vector<int>*>& rows) {
-  size_t longest = 0;
-  for (const auto* r : rows) longest = std::max(longest, r->size());
-  std::vector<int64_t> ids(rows.size() * longest, data::kPadId);
-  for (size_t i = 0; i < rows.size(); ++i) std::copy(rows[i]->begin(), rows[i]->end(), ids.begin() + i * longest);
-  return Tensor::FromIndices(ids, {static_cast<int64_t>(rows.size()), static_cast<int64_t>(longest)});
 }
 
 class TranslationTask : public Task {
@@ -71,7 +58,7 @@ class TranslationTask : public Task {
   }
 
   model::TaskHead Head() const override {
-    return {name_, model::InputModality::kSymbols, model::OutputModality::kSymbols, 0, "translation", vocab_->size()};
+    return {name_, model::InputModality::kSymbols, model::OutputModality::kSymbols, 0, kSharedVocabulary, vocab_->size()};
   }
 
   int64_t TrainExamples() const override { return static_cast<int64_t>(train_.size()); }
@@ -87,10 +74,7 @@ class TranslationTask : public Task {
     std::iota(order.begin(), order.end(), 0);
     std::stable_sort(order.begin(), order.end(),
                      [&](int64_t a, int64_t b) { return test_[a].source_ids.size() < test_[b].source_ids.size(); });
-    model::DecodeOptions options;
-    options.max_length = config_.max_length();
-    options.beam_size = config_.beam_size();
-    options.eos_id = data::kEosId;
+    const model::DecodeOptions options = DecodeOptionsOf(config_);
     std::vector<std::string> hypotheses(n), references(n);
     for (int64_t begin = 0; begin < n; begin += kEvalBatch) {
       const std::vector<int64_t> rows(order.begin() + begin, order.begin() + std::min(n, begin + kEvalBatch));
@@ -118,8 +102,8 @@ class TranslationTask : public Task {
       targets.push_back(&split[i].target_ids);
     }
     model::Batch b;
-    b.input_ids = Padded(sources);
-    b.targets = Padded(targets);
+    b.input_ids = PaddedIds(sources);
+    b.targets = PaddedIds(targets);
     return b;
   }
 
@@ -136,14 +120,9 @@ class TranslationTask : public Task {
 absl::StatusOr<std::unique_ptr<Task>> Create(const TaskContext& context, bool german_source) {
   absl::Status s = CheckOptions(context, {});
   if (!s.ok()) return s;
+  if (s = CheckDecodingFields(context); !s.ok()) return s;
   const config::TaskConfig& c = context.config;
-  if (c.max_length() < 2) {
-    return absl::InvalidArgumentError(absl::StrCat("config field ", context.field, ".max_length must be >= 2"));
-  }
-  if (c.beam_size() < 1) {
-    return absl::InvalidArgumentError(absl::StrCat("config field ", context.field, ".beam_size must be >= 1"));
-  }
-  const std::string dir = c.has_data_dir() ? c.data_dir() : kDefaultDir;
+  const std::string dir = c.has_data_dir() ? c.data_dir() : kTranslationCacheDir;
   if (!std::filesystem::is_directory(dir)) {
     return absl::NotFoundError(absl::StrCat("config field ", context.field, ".data_dir: ", dir,
                                             " is not a directory; build it with `onemodel prepare-data translation`"));

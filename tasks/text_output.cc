@@ -1,0 +1,54 @@
+#include "tasks/text_output.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+
+namespace onemodel::tasks {
+
+absl::Status CheckDecodingFields(const TaskContext& context) {
+  if (context.config.max_length() < 2) {
+    return absl::InvalidArgumentError(absl::StrCat("config field ", context.field, ".max_length must be >= 2"));
+  }
+  if (context.config.beam_size() < 1) {
+    return absl::InvalidArgumentError(absl::StrCat("config field ", context.field, ".beam_size must be >= 1"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<const data::SubwordVocab>> LoadVocabOption(const TaskContext& context) {
+  const auto option = context.config.options().find("vocab_dir");
+  const std::string dir = option == context.config.options().end() ? kTranslationCacheDir : option->second;
+  const std::string model = dir + "/subwords.model";
+  if (!std::filesystem::exists(model)) {
+    return absl::NotFoundError(absl::StrCat("config field ", context.field, ".options[vocab_dir]: ", model,
+                                            " is missing; build it with `onemodel prepare-data translation`"));
+  }
+  return data::SubwordVocab::Load(model);
+}
+
+std::vector<int> TargetIds(const data::SubwordVocab& vocab, const std::string& text, int max_length) {
+  std::vector<int> ids = vocab.Encode(text);
+  if (static_cast<int>(ids.size()) >= max_length) ids.resize(max_length - 1);
+  ids.push_back(data::kEosId);
+  return ids;
+}
+
+Tensor PaddedIds(const std::vector<const std::vector<int>*>& rows) {
+  size_t longest = 0;
+  for (const auto* r : rows) longest = std::max(longest, r->size());
+  std::vector<int64_t> ids(rows.size() * longest, data::kPadId);
+  for (size_t i = 0; i < rows.size(); ++i) std::copy(rows[i]->begin(), rows[i]->end(), ids.begin() + i * longest);
+  return Tensor::FromIndices(ids, {static_cast<int64_t>(rows.size()), static_cast<int64_t>(longest)});
+}
+
+model::DecodeOptions DecodeOptionsOf(const config::TaskConfig& config) {
+  model::DecodeOptions options;
+  options.max_length = config.max_length();
+  options.beam_size = config.beam_size();
+  options.eos_id = data::kEosId;
+  return options;
+}
+
+}  // namespace onemodel::tasks
