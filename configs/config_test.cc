@@ -39,6 +39,10 @@ TEST(ConfigTest, ShippedConfigsParse) {
   ASSERT_TRUE(e.ok()) << e.status();
   EXPECT_EQ(e->name(), "default");
   EXPECT_EQ(e->tasks_size(), 3);
+  auto four = LoadExperiment("configs/four_tasks.pbtxt");
+  ASSERT_TRUE(four.ok()) << four.status();
+  EXPECT_EQ(four->tasks_size(), 5);  // translation counts twice: one task per direction
+  EXPECT_TRUE(LoadExperiment("configs/translation_only.pbtxt").ok());
 }
 
 }  // namespace
