@@ -38,10 +38,10 @@ TEST(ConfigTest, ShippedConfigsParse) {
   auto e = LoadExperiment("configs/default.pbtxt");
   ASSERT_TRUE(e.ok()) << e.status();
   EXPECT_EQ(e->name(), "default");
-  EXPECT_EQ(e->tasks_size(), 3);
-  auto four = LoadExperiment("configs/four_tasks.pbtxt");
-  ASSERT_TRUE(four.ok()) << four.status();
-  EXPECT_EQ(four->tasks_size(), 5);  // translation counts twice: one task per direction
+  EXPECT_EQ(e->tasks_size(), 5);  // four tasks; translation counts twice, one task per direction
+  auto three = LoadExperiment("configs/vision_translation.pbtxt");
+  ASSERT_TRUE(three.ok()) << three.status();
+  EXPECT_EQ(three->tasks_size(), 3);
   EXPECT_TRUE(LoadExperiment("configs/translation_only.pbtxt").ok());
 }
 

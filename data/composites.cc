@@ -29,8 +29,9 @@ std::string CompositeCaption(const std::array<int64_t, 4>& labels) {
 Composites MakeComposites(const LabeledImages& split, const std::vector<int64_t>& items) {
   CHECK_EQ(items.size() % 4, 0u) << "MakeComposites: four items per composite";
   const int64_t n = static_cast<int64_t>(items.size() / 4), h = split.images.dim(1), w = split.images.dim(2);
+  const int64_t cell_h = (h + 7) / 8 * 8, cell_w = (w + 7) / 8 * 8;
   Composites c;
-  c.images = Tensor::Empty({n, 2 * h, 2 * w});
+  c.images = Tensor::Zeros({n, 2 * cell_h, 2 * cell_w});
   const float* source = split.images.data<float>();
   const int64_t* labels = split.labels.data<int64_t>();
   float* out = c.images.data<float>();
@@ -39,9 +40,10 @@ Composites MakeComposites(const LabeledImages& split, const std::vector<int64_t>
     for (int q = 0; q < 4; ++q) {
       const int64_t item = items[4 * i + q];
       item_labels[q] = labels[item];
-      const int64_t top = (q / 2) * h, left = (q % 2) * w;
+      const int64_t top = (q / 2) * cell_h, left = (q % 2) * cell_w;
       for (int64_t y = 0; y < h; ++y) {
-        std::memcpy(out + (i * 2 * h + top + y) * 2 * w + left, source + (item * h + y) * w, w * sizeof(float));
+        std::memcpy(out + (i * 2 * cell_h + top + y) * 2 * cell_w + left, source + (item * h + y) * w,
+                    w * sizeof(float));
       }
     }
     c.labels.push_back(item_labels);

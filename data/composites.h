@@ -19,12 +19,16 @@ const std::array<std::string, 10>& FashionMnistNames();
 std::string CompositeCaption(const std::array<int64_t, 4>& labels);
 
 struct Composites {
-  Tensor images;                                 // [N, 2 rows, 2 cols] f32: [N, 56, 56] for 28x28 items
+  Tensor images;                                 // [N, 2 cells, 2 cells] f32: [N, 64, 64] for 28x28 items
   std::vector<std::array<int64_t, 4>> labels;   // the items' classes, reading order
   std::vector<std::string> captions;
 };
 
-// Composites of the given items: composite i is items[4i .. 4i+3] of `split`, in reading order.
+// Composites of the given items: composite i is items[4i .. 4i+3] of `split`, in reading order. Each item sits at
+// the top left of a cell of its size rounded up to a multiple of 8 (32 x 32 for 28 x 28 items), zero-padded: the
+// image modality's 8 x 8-pixel patch tokens then cover an item as they cover it alone (a 28 x 28 image is 4 x 4
+// tokens, its last row and column padded), so what classification learns about items carries over to captions,
+// and no token mixes two items.
 Composites MakeComposites(const LabeledImages& split, const std::vector<int64_t>& items);
 
 }  // namespace onemodel::data

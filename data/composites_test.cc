@@ -10,22 +10,25 @@ TEST(CompositesTest, CaptionNamesTheItemsInReadingOrderWithArticles) {
   EXPECT_EQ(CompositeCaption({0, 0, 1, 7}), "a t-shirt , a t-shirt , a trouser and a sneaker");
 }
 
-TEST(CompositesTest, QuadrantsHoldTheItems) {
-  // Four 2x3 "images" with distinct pixel values and labels 0..3, plus a fifth.
+TEST(CompositesTest, CellsHoldTheItemsAlignedToPatchTokens) {
+  // Four 2x3 "images" with distinct pixel values and labels 0..3, plus a fifth; cells are 8 x 8.
   LabeledImages split;
   std::vector<float> pixels(5 * 6);
-  for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<float>(i);
+  for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<float>(i + 1);
   split.images = Tensor::FromVector(pixels, {5, 2, 3});
   split.labels = Tensor::FromIndices({0, 1, 2, 3, 4}, {5});
   const Composites c = MakeComposites(split, {4, 1, 2, 0});
-  ASSERT_EQ(c.images.shape(), (Shape{1, 4, 6}));
+  ASSERT_EQ(c.images.shape(), (Shape{1, 16, 16}));
   const std::vector<float> v = c.images.ToVector();
-  auto at = [&](int64_t y, int64_t x) { return v[y * 6 + x]; };
-  EXPECT_EQ(at(0, 0), 24.f);  // item 4, pixel (0, 0), top left
-  EXPECT_EQ(at(1, 2), 29.f);  // item 4, pixel (1, 2)
-  EXPECT_EQ(at(0, 3), 6.f);   // item 1, top right
-  EXPECT_EQ(at(2, 0), 12.f);  // item 2, bottom left
-  EXPECT_EQ(at(3, 5), 5.f);   // item 0, pixel (1, 2), bottom right
+  auto at = [&](int64_t y, int64_t x) { return v[y * 16 + x]; };
+  EXPECT_EQ(at(0, 0), 25.f);   // item 4, pixel (0, 0), top left
+  EXPECT_EQ(at(1, 2), 30.f);   // item 4, pixel (1, 2)
+  EXPECT_EQ(at(0, 8), 7.f);    // item 1, top right
+  EXPECT_EQ(at(8, 0), 13.f);   // item 2, bottom left
+  EXPECT_EQ(at(9, 10), 6.f);   // item 0, pixel (1, 2), bottom right
+  EXPECT_EQ(at(0, 3), 0.f);    // padding right of an item
+  EXPECT_EQ(at(2, 0), 0.f);    // padding below an item
+  EXPECT_EQ(at(15, 15), 0.f);
   EXPECT_EQ(c.labels[0], (std::array<int64_t, 4>{4, 1, 2, 0}));
   EXPECT_EQ(c.captions[0], "a coat , a trouser , a pullover and a t-shirt");
 }

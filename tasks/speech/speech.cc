@@ -3,7 +3,8 @@
 // (real). Transcripts are English subwords of the translation vocabulary (option `vocab_dir`, default
 // data_cache/translation): speech, captioning and translation share one symbol modality. Features are normalized
 // per utterance (each band to mean 0, variance 1). Metrics: WER (headline) and CER on the held-out voices, and on
-// the real recordings: all, and their digits/ numbers.
+// the real recordings: all, and their digits/ numbers. Option `spec_augment` ("F=8,mF=2,p=0.05,mT=4"; default none)
+// masks training features (data/spec_augment.h).
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -14,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "core/safetensors.h"
 #include "data/batching.h"
+#include "data/spec_augment.h"
 #include "data/speech_builder.h"
 #include "data/subwords.h"
 #include "tasks/metrics/error_rate.h"
@@ -25,6 +27,7 @@ namespace {
 
 constexpr char kDefaultDir[] = "data_cache/speech";
 constexpr int64_t kEvalBatch = 32;
+constexpr uint16_t kSpecAugmentPurpose = 63;
 
 struct Utterance {
   std::vector<float> frames;  // [T, mels], normalized
@@ -93,9 +96,9 @@ absl::StatusOr<std::vector<Utterance>> ReadSplit(const std::string& dir, const s
 class SpeechTask : public Task {
  public:
   SpeechTask(const TaskContext& context, std::shared_ptr<const data::SubwordVocab> vocab, std::vector<Utterance> train,
-             std::vector<Utterance> dev, std::vector<Utterance> real)
+             std::vector<Utterance> dev, std::vector<Utterance> real, data::SpecAugmentPolicy augment)
       : name_(context.config.name()), config_(context.config), seed_(context.seed), stream_(context.stream),
-        vocab_(std::move(vocab)), train_(std::move(train)), dev_(std::move(dev)), real_(std::move(real)),
+        augment_(augment), vocab_(std::move(vocab)), train_(std::move(train)), dev_(std::move(dev)), real_(std::move(real)),
         batches_([this](uint32_t epoch) {
           return data::LengthBucketedBatches(lengths_, config_.batch_size(), seed_, stream_, epoch);
         }) {
@@ -109,7 +112,19 @@ class SpeechTask : public Task {
 
   int64_t TrainExamples() const override { return static_cast<int64_t>(train_.size()); }
 
-  model::Batch TrainBatch(int64_t position) const override { return Gather(train_, batches_.At(position)); }
+  model::Batch TrainBatch(int64_t position) const override {
+    const std::vector<int64_t> rows = batches_.At(position);
+    model::Batch batch = Gather(train_, rows);
+    if (augment_.enabled()) {
+      const int64_t b = batch.audio.dim(0), longest = batch.audio.dim(1);
+      const RngKey key{seed_, static_cast<uint32_t>(position), stream_, kSpecAugmentPurpose};
+      for (int64_t k = 0; k < b; ++k) {
+        data::ApplySpecAugment(augment_, key, k, train_[rows[k]].length(), data::kSpeechMels,
+                               batch.audio.data<float>() + k * longest * data::kSpeechMels);
+      }
+    }
+    return batch;
+  }
 
   EvalResult Evaluate(const model::MultiModel& model, int task, int64_t examples) const override {
     const std::vector<std::string> dev = Transcribe(model, task, dev_, examples);
@@ -180,6 +195,7 @@ class SpeechTask : public Task {
   config::TaskConfig config_;
   uint64_t seed_;
   uint16_t stream_;
+  data::SpecAugmentPolicy augment_;
   std::shared_ptr<const data::SubwordVocab> vocab_;
   std::vector<Utterance> train_, dev_, real_;
   std::vector<int64_t> lengths_;
@@ -187,7 +203,7 @@ class SpeechTask : public Task {
 };
 
 absl::StatusOr<std::unique_ptr<Task>> Create(const TaskContext& context) {
-  absl::Status s = CheckOptions(context, {"vocab_dir"});
+  absl::Status s = CheckOptions(context, {"vocab_dir", "spec_augment"});
   if (!s.ok()) return s;
   if (s = CheckDecodingFields(context); !s.ok()) return s;
   const config::TaskConfig& c = context.config;
@@ -196,6 +212,11 @@ absl::StatusOr<std::unique_ptr<Task>> Create(const TaskContext& context) {
     return absl::NotFoundError(absl::StrCat("config field ", context.field, ".data_dir: ", dir,
                                             " is not a directory; build it with `onemodel prepare-data speech`"));
   }
+  const auto augment_option = c.options().find("spec_augment");
+  absl::StatusOr<data::SpecAugmentPolicy> augment =
+      data::ParseSpecAugment(augment_option == c.options().end() ? "" : augment_option->second,
+                             absl::StrCat("config field ", context.field, ".options.spec_augment"));
+  if (!augment.ok()) return augment.status();
   absl::StatusOr<std::shared_ptr<const data::SubwordVocab>> vocab = LoadVocabOption(context);
   if (!vocab.ok()) return vocab.status();
   std::vector<Utterance> splits[3];
@@ -206,7 +227,7 @@ absl::StatusOr<std::unique_ptr<Task>> Create(const TaskContext& context) {
     splits[i] = *std::move(split);
   }
   return std::unique_ptr<Task>(new SpeechTask(context, *std::move(vocab), std::move(splits[0]), std::move(splits[1]),
-                                              std::move(splits[2])));
+                                              std::move(splits[2]), *augment));
 }
 
 ONEMODEL_REGISTER_TASK("speech_recognition",
