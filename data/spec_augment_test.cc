@@ -8,7 +8,7 @@ namespace onemodel::data {
 namespace {
 
 TEST(SpecAugmentTest, ParsesPolicyAndNamesFieldOnError) {
-  absl::StatusOr<SpecAugmentPolicy> p = ParseSpecAugment("F=8,mF=2,p=0.05,mT=4", "tasks[0].options.spec_augment");
+  absl::StatusOr<SpecAugmentPolicy> p = ParseSpecAugment("F=8,mF=2,p=0.05,mT=4", "tasks[0].options[spec_augment]");
   ASSERT_TRUE(p.ok()) << p.status();
   EXPECT_EQ(p->max_bands, 8);
   EXPECT_EQ(p->freq_masks, 2);
@@ -18,13 +18,13 @@ TEST(SpecAugmentTest, ParsesPolicyAndNamesFieldOnError) {
   EXPECT_FALSE(ParseSpecAugment("none", "f")->enabled());
   EXPECT_FALSE(ParseSpecAugment("", "f")->enabled());
   for (const char* bad : {"F=8,mF", "F=x", "Q=1", "p=2", "mF=-1", "mF=20,mT=20"}) {
-    absl::StatusOr<SpecAugmentPolicy> e = ParseSpecAugment(bad, "tasks[3].options.spec_augment");
+    absl::StatusOr<SpecAugmentPolicy> e = ParseSpecAugment(bad, "tasks[3].options[spec_augment]");
     ASSERT_FALSE(e.ok()) << bad;
-    EXPECT_NE(std::string(e.status().message()).find("tasks[3].options.spec_augment"), std::string::npos);
+    EXPECT_NE(std::string(e.status().message()).find("tasks[3].options[spec_augment]"), std::string::npos);
   }
 }
 
-// Counts, per frame and per band, how many cells were zeroed.
+// Which bands and which frames a policy zeroed entirely, and how many cells it zeroed in all.
 struct Masked {
   std::vector<int> bands_fully_masked, frames_fully_masked;
   int cells = 0;

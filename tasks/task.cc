@@ -56,4 +56,13 @@ absl::Status CheckOptions(const TaskContext& context, const std::vector<std::str
   return absl::OkStatus();
 }
 
+std::string OptionOr(const TaskContext& context, const std::string& key, const std::string& fallback) {
+  const auto option = context.config.options().find(key);
+  return option == context.config.options().end() ? fallback : option->second;
+}
+
+std::string OptionField(const TaskContext& context, const std::string& key) {
+  return absl::StrCat("config field ", context.field, ".options[", key, "]");
+}
+
 }  // namespace onemodel::tasks

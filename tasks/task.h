@@ -62,6 +62,11 @@ class TaskRegistry {
 // Rejects option keys other than `known`, naming `<field>.options`.
 absl::Status CheckOptions(const TaskContext& context, const std::vector<std::string>& known);
 
+// The value of option `key`, or `fallback` where the config does not set it.
+std::string OptionOr(const TaskContext& context, const std::string& key, const std::string& fallback);
+// "config field <field>.options[<key>]": how errors name an option.
+std::string OptionField(const TaskContext& context, const std::string& key);
+
 }  // namespace onemodel::tasks
 
 #define ONEMODEL_TASK_CONCAT_INNER(a, b) a##b

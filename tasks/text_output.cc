@@ -18,11 +18,9 @@ absl::Status CheckDecodingFields(const TaskContext& context) {
 }
 
 absl::StatusOr<std::shared_ptr<const data::SubwordVocab>> LoadVocabOption(const TaskContext& context) {
-  const auto option = context.config.options().find("vocab_dir");
-  const std::string dir = option == context.config.options().end() ? kTranslationCacheDir : option->second;
-  const std::string model = dir + "/subwords.model";
+  const std::string model = OptionOr(context, "vocab_dir", kTranslationCacheDir) + "/subwords.model";
   if (!std::filesystem::exists(model)) {
-    return absl::NotFoundError(absl::StrCat("config field ", context.field, ".options[vocab_dir]: ", model,
+    return absl::NotFoundError(absl::StrCat(OptionField(context, "vocab_dir"), ": ", model,
                                             " is missing; build it with `onemodel prepare-data translation`"));
   }
   return data::SubwordVocab::Load(model);

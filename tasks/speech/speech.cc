@@ -98,7 +98,8 @@ class SpeechTask : public Task {
   SpeechTask(const TaskContext& context, std::shared_ptr<const data::SubwordVocab> vocab, std::vector<Utterance> train,
              std::vector<Utterance> dev, std::vector<Utterance> real, data::SpecAugmentPolicy augment)
       : name_(context.config.name()), config_(context.config), seed_(context.seed), stream_(context.stream),
-        augment_(augment), vocab_(std::move(vocab)), train_(std::move(train)), dev_(std::move(dev)), real_(std::move(real)),
+        augment_(augment), vocab_(std::move(vocab)), train_(std::move(train)), dev_(std::move(dev)),
+        real_(std::move(real)),
         batches_([this](uint32_t epoch) {
           return data::LengthBucketedBatches(lengths_, config_.batch_size(), seed_, stream_, epoch);
         }) {
@@ -212,10 +213,8 @@ absl::StatusOr<std::unique_ptr<Task>> Create(const TaskContext& context) {
     return absl::NotFoundError(absl::StrCat("config field ", context.field, ".data_dir: ", dir,
                                             " is not a directory; build it with `onemodel prepare-data speech`"));
   }
-  const auto augment_option = c.options().find("spec_augment");
   absl::StatusOr<data::SpecAugmentPolicy> augment =
-      data::ParseSpecAugment(augment_option == c.options().end() ? "" : augment_option->second,
-                             absl::StrCat("config field ", context.field, ".options.spec_augment"));
+      data::ParseSpecAugment(OptionOr(context, "spec_augment", ""), OptionField(context, "spec_augment"));
   if (!augment.ok()) return augment.status();
   absl::StatusOr<std::shared_ptr<const data::SubwordVocab>> vocab = LoadVocabOption(context);
   if (!vocab.ok()) return vocab.status();
