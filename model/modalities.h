@@ -50,6 +50,8 @@ class AudioModality : public Module {
   AudioModality(int64_t channels, int64_t mels, int64_t dim, uint64_t seed, uint16_t layer);
   Tensor Forward(const Tensor& features) const;
   int64_t mels() const { return mels_; }
+  // Encoder positions that `frames` frames become (each stride-2 block halves them, rounding up).
+  static int64_t Positions(int64_t frames) { return (frames + 7) / 8; }
 
  private:
   StridedConvStack stack_;

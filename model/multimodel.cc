@@ -1,5 +1,6 @@
 #include "model/multimodel.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
@@ -15,6 +16,8 @@ constexpr uint16_t kImageLayer = 1, kSymbolLayer = 10, kClassLayer = 20, kEncode
                    kDecoderLayer = 50, kTaskTokenLayer = 60, kInputDropoutLayer = 70, kTargetDropoutLayer = 71,
                    kAudioLayer = 100;
 constexpr uint16_t kInitPurpose = 55, kDropoutPurpose = 2;
+// Symbol ids every vocabulary reserves (data/subwords.h): padding (CTC's blank) and end of sentence.
+constexpr int kPadId = 0, kEosId = 2;
 
 Tensor MaskOf(const Tensor& ids) {
   const std::vector<int64_t> v = ids.ToIndices();
@@ -57,6 +60,8 @@ MultiModel::MultiModel(const config::TrunkConfig& config, std::vector<TaskHead> 
       }
       CHECK_EQ(audio_->mels(), h.mels) << "task " << h.task << ": another number of mel bands than another task's";
     }
+    CHECK(h.ctc_weight == 0 || (h.input == InputModality::kAudio && h.output == OutputModality::kSymbols))
+        << "task " << h.task << ": a CTC loss needs audio input and symbol output";
     const bool uses_symbols = h.input == InputModality::kSymbols || h.output == OutputModality::kSymbols;
     if (uses_symbols && symbols_.count(h.vocabulary) == 0) {
       CHECK_GT(h.vocab_size, 0) << "task " << h.task << ": symbol modality without a vocabulary size";
@@ -136,11 +141,34 @@ ForwardResult MultiModel::Forward(int task, const Batch& batch, const RunContext
     r.logits = Symbols(task).Logits(states);
     r.loss = ops::CrossEntropy(ops::Reshape(r.logits, {b * t, -1}),
                                Tensor::FromIndices(labels, {b * t}).To(r.logits.device()), config_.label_smoothing());
+    if (heads_[task].ctc_weight > 0 && r.target_tokens > 0) {
+      // Per target token, as the cross-entropy: the loss stays a mean over the batch's tokens (ranks share it so).
+      r.loss = ops::Add(r.loss, ops::Scale(EncoderCtc(task, encoded, batch, targets),
+                                           heads_[task].ctc_weight / static_cast<float>(r.target_tokens)));
+    }
   }
   r.positions = encoded.states.dim(0) * encoded.states.dim(1) + (r.logits.ndim() == 3 ? b * r.logits.dim(1) : b);
   for (const Tensor& a : r.aux.aux_losses) r.aux_loss = r.aux_loss.defined() ? ops::Add(r.aux_loss, a) : a;
   if (!r.aux_loss.defined()) r.aux_loss = Tensor::Scalar(0.f).To(r.loss.device());
   return r;
+}
+
+Tensor MultiModel::EncoderCtc(int task, const Encoded& encoded, const Batch& batch,
+                              const std::vector<int64_t>& targets) const {
+  const int64_t b = batch.size(), t = batch.targets.dim(1), positions = encoded.states.dim(1);
+  std::vector<std::vector<int>> labels(b);
+  for (int64_t i = 0; i < b; ++i) {
+    for (int64_t j = 0; j < t; ++j) {
+      const int64_t id = targets[i * t + j];
+      if (id != kPadId && id != kEosId) labels[i].push_back(static_cast<int>(id));
+    }
+  }
+  std::vector<int64_t> lengths(b, positions);
+  if (batch.audio_frames.defined()) {
+    const std::vector<int64_t> frames = batch.audio_frames.ToIndices();
+    for (int64_t i = 0; i < b; ++i) lengths[i] = std::min(positions, AudioModality::Positions(frames[i]));
+  }
+  return ops::CtcLoss(Symbols(task).Logits(encoded.states), labels, lengths, kPadId);
 }
 
 std::vector<int64_t> MultiModel::Classify(int task, const Batch& batch) const {

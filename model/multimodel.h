@@ -30,10 +30,14 @@ struct TaskHead {
   std::string vocabulary;      // symbol input/output: the shared vocabulary's name
   int64_t vocab_size = 0;
   int64_t mels = 0;            // audio input: log-mel bands per frame
+  // Audio input, symbol output: weight of the CTC loss on the encoder states (0: none). The encoder's states go
+  // through the tied output softmax, with the padding id as CTC's blank; joint CTC-attention training
+  // (Kim et al. 2017) makes the encoder align frames to subwords monotonically, which attention alone learns slowly.
+  float ctc_weight = 0.f;
 };
 
 struct ForwardResult {
-  Tensor loss;      // the task's mean cross-entropy over real target tokens (scalar)
+  Tensor loss;      // the task's mean cross-entropy over real target tokens (+ ctc_weight x CTC per token; scalar)
   Tensor aux_loss;  // the sum of the MoE layers' auxiliary losses (scalar)
   Tensor logits;    // [B, classes] or [B, T, V]
   TrunkAux aux;
@@ -66,6 +70,9 @@ class MultiModel : public Module {
   // Decoder states [B, T + 1, d] for the task token followed by `prefix` [B, T] (T may be 0).
   Tensor DecodeStates(int task, const Encoded& encoded, const Tensor& prefix, const RunContext& run, TrunkAux* aux) const;
   const SymbolModality& Symbols(int task) const;
+  // Sum over the batch of the CTC loss of the encoder states read through the output softmax (targets: the
+  // batch's [B, T] ids, flattened; padding and end of sentence are not labels).
+  Tensor EncoderCtc(int task, const Encoded& encoded, const Batch& batch, const std::vector<int64_t>& targets) const;
 
   config::TrunkConfig config_;
   std::vector<TaskHead> heads_;

@@ -153,5 +153,40 @@ TEST(MultiModelTest, AudioModalityCompressesFramesEightfoldAndLearns) {
   CheckParameterGradients(some, [&] { return model.Forward(2, batch, RunContext{}).loss; }, 1e-3, 3e-2);
 }
 
+// ctc_weight adds w x CTC(encoder states through the output softmax) per target token: linear in w, with
+// gradients (checked against finite differences) into the tied embedding, the encoder and the audio front end.
+TEST(MultiModelTest, CtcLossOnTheEncoderStates) {
+  std::mt19937 rng(7);
+  Batch batch = SymbolBatch(rng, 2, 4);
+  batch.input_ids = Tensor();
+  batch.audio = onemodel::testing::RandomTensor(rng, {2, 37, 20}, -1.f, 1.f);
+  batch.audio_frames = Tensor::FromIndices({37, 29}, {2});  // 5 and 4 encoder positions for 3 labels each
+  float loss[3];
+  for (int i = 0; i < 3; ++i) {
+    std::vector<TaskHead> heads = Heads();
+    heads.push_back({"speech", InputModality::kAudio, OutputModality::kSymbols, 0, "words", 12, 20});
+    heads.back().ctc_weight = 0.5f * i;
+    MultiModel model(SmallConfig(), heads, 8);
+    loss[i] = model.Forward(2, batch, RunContext{}).loss.item();
+    if (i < 2) continue;
+    NamedTensors some;
+    for (const auto& [name, t] : model.NamedParameters()) {
+      if (name == "audio.projection" || name == "symbols.words.embedding" || name == "encoder.norm.gamma") {
+        some.emplace_back(name, t);
+      }
+    }
+    ASSERT_EQ(some.size(), 3u);
+    CheckParameterGradients(some, [&] { return model.Forward(2, batch, RunContext{}).loss; }, 1e-3, 3e-2);
+  }
+  EXPECT_GT(loss[1] - loss[0], 0.1f);  // -log p of 3 labels over 4-5 positions of 12 symbols is several nats
+  EXPECT_NEAR(loss[2] - loss[0], 2 * (loss[1] - loss[0]), 1e-4);
+}
+
+TEST(MultiModelDeathTest, CtcNeedsAudioInAndSymbolsOut) {
+  std::vector<TaskHead> heads = Heads();
+  heads[0].ctc_weight = 0.3f;
+  EXPECT_DEATH(MultiModel(SmallConfig(), heads, 1), "task vision: a CTC loss needs audio input and symbol output");
+}
+
 }  // namespace
 }  // namespace onemodel::model

@@ -328,6 +328,11 @@ int main(int argc, char** argv) {
   }
   const std::string command = argv[1];
   const std::vector<std::string> args(argv + 2, argv + argc);
+  const auto is_help = [](const std::string& a) { return a == "--help" || a == "-h" || a == "help"; };
+  if (is_help(command) || std::any_of(args.begin(), args.end(), is_help)) {
+    std::printf("%s", onemodel::kUsage);
+    return 0;
+  }
   if (command == "train") return onemodel::TrainCommand(args);
   if (command == "eval") return onemodel::EvalCommand(args);
   if (command == "eval-table") return onemodel::EvalTableCommand(args);

@@ -35,6 +35,7 @@ expect "unknown command" 2 "unknown command 'frobnicate'" -- "$bin" frobnicate
 expect "unknown flag" 2 "unknown flag --conf" -- "$bin" train --conf x
 expect "missing config" 1 "/nonexistent.pbtxt: cannot open config" -- "$bin" train --config /nonexistent.pbtxt
 expect "task list" 0 "translate_en_de" -- "$bin" tasks
+expect "help" 0 "usage: onemodel" -- "$bin" eval --help
 
 # The translation cache from Debian's trans-de-en, with a small subword vocabulary.
 expect "prepare-data translation" 0 "wrote .*/translation" -- "$bin" prepare-data translation --out "$tmp/cache" --vocab 600

@@ -11,7 +11,7 @@ DEBIAN_PACKAGES=(
   libopenmpi-dev openmpi-bin slurmctld slurmd slurm-client munge
   nlohmann-json3-dev zlib1g-dev libpng-dev libsentencepiece-dev libfftw3-dev
   dataset-fashion-mnist trans-de-en dict-freedict-eng-deu dict-freedict-deu-eng
-  espeak-ng asterisk-core-sounds-en-wav
+  espeak-ng asterisk-core-sounds-en-wav tuxpaint-stamps-default
   python3-venv
 )
 # Reference packages for tests (PyPI), pinned.

@@ -42,8 +42,8 @@ absl::StatusOr<std::string> LatestCheckpoint(const std::string& run_dir);
 // The complete checkpoints of a run directory (ckpt-<step>, ascending step), or NotFound naming the directory.
 absl::StatusOr<std::vector<std::string>> ListCheckpoints(const std::string& run_dir);
 
-// What a user names on the command line: a ckpt-<step> directory as is, or a run directory (one with `latest`)
-// as its latest checkpoint.
+// What a user names on the command line: a ckpt-<step> directory as is, or a run directory (one with `latest`) or
+// its `latest` file as its latest checkpoint.
 absl::StatusOr<std::string> ResolveCheckpointDir(const std::string& dir);
 
 // Experts are stored by global id (DESIGN §6), so a checkpoint loads under any expert-parallel layout: an expert

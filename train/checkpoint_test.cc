@@ -37,6 +37,9 @@ TEST(CheckpointTest, RoundTripAndLatest) {
   auto latest = LatestCheckpoint(run);
   ASSERT_TRUE(latest.ok()) << latest.status();
   EXPECT_EQ(*latest, run + "/ckpt-5");
+  for (const std::string& named : {run, run + "/latest", run + "/ckpt-5"}) {
+    EXPECT_EQ(*ResolveCheckpointDir(named), run + "/ckpt-5") << named;
+  }
   auto loaded = LoadCheckpoint(*latest);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_EQ(loaded->step, 5);

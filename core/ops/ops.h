@@ -4,6 +4,7 @@
 
 #include "core/ops/conv.h"
 #include "core/ops/cross_entropy.h"
+#include "core/ops/ctc.h"
 #include "core/ops/distance.h"
 #include "core/ops/dropout.h"
 #include "core/ops/elementwise.h"

@@ -4,13 +4,15 @@
 // data_cache/translation): speech, captioning and translation share one symbol modality. Features are normalized
 // per utterance (each band to mean 0, variance 1). Metrics: WER (headline) and CER on the held-out voices, and on
 // the real recordings: all, and their digits/ numbers. Option `spec_augment` ("F=8,mF=2,p=0.05,mT=4"; default none)
-// masks training features (data/spec_augment.h).
+// masks training features (data/spec_augment.h). Option `ctc_weight` (default 0) adds a CTC loss on the encoder
+// states (model::TaskHead::ctc_weight).
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <numeric>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "core/safetensors.h"
@@ -96,9 +98,9 @@ absl::StatusOr<std::vector<Utterance>> ReadSplit(const std::string& dir, const s
 class SpeechTask : public Task {
  public:
   SpeechTask(const TaskContext& context, std::shared_ptr<const data::SubwordVocab> vocab, std::vector<Utterance> train,
-             std::vector<Utterance> dev, std::vector<Utterance> real, data::SpecAugmentPolicy augment)
+             std::vector<Utterance> dev, std::vector<Utterance> real, data::SpecAugmentPolicy augment, float ctc_weight)
       : name_(context.config.name()), config_(context.config), seed_(context.seed), stream_(context.stream),
-        augment_(augment), vocab_(std::move(vocab)), train_(std::move(train)), dev_(std::move(dev)),
+        augment_(augment), ctc_weight_(ctc_weight), vocab_(std::move(vocab)), train_(std::move(train)), dev_(std::move(dev)),
         real_(std::move(real)),
         batches_([this](uint32_t epoch) {
           return data::LengthBucketedBatches(lengths_, config_.batch_size(), seed_, stream_, epoch);
@@ -107,8 +109,10 @@ class SpeechTask : public Task {
   }
 
   model::TaskHead Head() const override {
-    return {name_, model::InputModality::kAudio, model::OutputModality::kSymbols, 0, kSharedVocabulary, vocab_->size(),
-            data::kSpeechMels};
+    model::TaskHead head{name_, model::InputModality::kAudio, model::OutputModality::kSymbols, 0, kSharedVocabulary,
+                         vocab_->size(), data::kSpeechMels};
+    head.ctc_weight = ctc_weight_;
+    return head;
   }
 
   int64_t TrainExamples() const override { return static_cast<int64_t>(train_.size()); }
@@ -174,9 +178,11 @@ class SpeechTask : public Task {
     const int mels = data::kSpeechMels;
     int64_t longest = 0;
     std::vector<const std::vector<int>*> targets;
+    std::vector<int64_t> frames;
     for (int64_t i : rows) {
       longest = std::max(longest, split[i].length());
       targets.push_back(&split[i].target_ids);
+      frames.push_back(split[i].length());
     }
     const int64_t b = static_cast<int64_t>(rows.size());
     std::vector<float> audio(b * longest * mels);
@@ -188,6 +194,7 @@ class SpeechTask : public Task {
     }
     model::Batch batch;
     batch.audio = Tensor::FromVector(audio, {b, longest, mels});
+    batch.audio_frames = Tensor::FromIndices(frames, {b});
     batch.targets = PaddedIds(targets);
     return batch;
   }
@@ -197,6 +204,7 @@ class SpeechTask : public Task {
   uint64_t seed_;
   uint16_t stream_;
   data::SpecAugmentPolicy augment_;
+  float ctc_weight_;
   std::shared_ptr<const data::SubwordVocab> vocab_;
   std::vector<Utterance> train_, dev_, real_;
   std::vector<int64_t> lengths_;
@@ -204,7 +212,7 @@ class SpeechTask : public Task {
 };
 
 absl::StatusOr<std::unique_ptr<Task>> Create(const TaskContext& context) {
-  absl::Status s = CheckOptions(context, {"vocab_dir", "spec_augment"});
+  absl::Status s = CheckOptions(context, {"vocab_dir", "spec_augment", "ctc_weight"});
   if (!s.ok()) return s;
   if (s = CheckDecodingFields(context); !s.ok()) return s;
   const config::TaskConfig& c = context.config;
@@ -216,6 +224,11 @@ absl::StatusOr<std::unique_ptr<Task>> Create(const TaskContext& context) {
   absl::StatusOr<data::SpecAugmentPolicy> augment =
       data::ParseSpecAugment(OptionOr(context, "spec_augment", ""), OptionField(context, "spec_augment"));
   if (!augment.ok()) return augment.status();
+  float ctc_weight = 0;
+  if (const std::string w = OptionOr(context, "ctc_weight", "0"); !absl::SimpleAtof(w, &ctc_weight) || !(ctc_weight >= 0)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(OptionField(context, "ctc_weight"), ": \"", w, "\" is not a number >= 0"));
+  }
   absl::StatusOr<std::shared_ptr<const data::SubwordVocab>> vocab = LoadVocabOption(context);
   if (!vocab.ok()) return vocab.status();
   std::vector<Utterance> splits[3];
@@ -226,7 +239,7 @@ absl::StatusOr<std::unique_ptr<Task>> Create(const TaskContext& context) {
     splits[i] = *std::move(split);
   }
   return std::unique_ptr<Task>(new SpeechTask(context, *std::move(vocab), std::move(splits[0]), std::move(splits[1]),
-                                              std::move(splits[2]), *augment));
+                                              std::move(splits[2]), *augment, ctc_weight));
 }
 
 ONEMODEL_REGISTER_TASK("speech_recognition",
