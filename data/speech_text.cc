@@ -1,5 +1,6 @@
 #include "data/speech_text.h"
 
+#include <algorithm>
 #include <cctype>
 
 #include "absl/strings/str_cat.h"
@@ -31,6 +32,20 @@ std::string Below1000(int64_t n) {
 }
 
 }  // namespace
+
+std::string PoolKind(const std::string& transcript) {
+  const std::vector<std::string> words = absl::StrSplit(transcript, ' ', absl::SkipEmpty());
+  auto all = [&](auto&& is) { return !words.empty() && std::all_of(words.begin(), words.end(), is); };
+  auto in = [](const char* const* list, int n, const std::string& w) { return std::find(list, list + n, w) != list + n; };
+  if (all([](const std::string& w) { return w.size() == 1; })) return "letters";
+  if (all([&](const std::string& w) { return in(kOnes, 10, w); })) return "digits";
+  if (all([&](const std::string& w) {
+        return in(kOnes, 20, w) || in(kTens + 2, 8, w) || w == "hundred" || w == "thousand";
+      })) {
+    return "numbers";
+  }
+  return "words";
+}
 
 std::string NumberWords(int64_t n) {
   if (n < 1000) return Below1000(n);

@@ -20,6 +20,10 @@ std::string NormalizeTranscript(const std::string& text);
 // `vocabulary`, drawn from (seed, index).
 std::string PoolUtterance(uint64_t seed, int64_t index, const std::vector<std::string>& vocabulary);
 
+// Which of the pool's kinds a transcript reads as: "digits" (digit words only), "numbers" (number words),
+// "letters" (single letters) or "words" (anything else). Per-kind error rates show what a model has learnt.
+std::string PoolKind(const std::string& transcript);
+
 }  // namespace onemodel::data
 
 #endif  // ONEMODEL_DATA_SPEECH_TEXT_H_

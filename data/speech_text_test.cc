@@ -1,5 +1,6 @@
 #include "data/speech_text.h"
 
+#include <map>
 #include <set>
 
 #include "gtest/gtest.h"
@@ -37,6 +38,27 @@ TEST(SpeechTextTest, PoolIsDeterministicAndVaried) {
     seen.insert(u);
   }
   EXPECT_GT(seen.size(), 150u);
+}
+
+TEST(SpeechTextTest, PoolKindOfATranscript) {
+  EXPECT_EQ(PoolKind("four nine zero"), "digits");
+  EXPECT_EQ(PoolKind("four thousand two hundred fifty eight"), "numbers");
+  EXPECT_EQ(PoolKind("seventeen"), "numbers");
+  EXPECT_EQ(PoolKind("k r l"), "letters");
+  EXPECT_EQ(PoolKind("a"), "letters");
+  EXPECT_EQ(PoolKind("press one"), "words");
+  EXPECT_EQ(PoolKind(""), "words");
+  // The pool draws its four kinds evenly; a transcript of the words kind always reads as words.
+  std::map<std::string, int> kinds;
+  for (int64_t i = 0; i < 400; ++i) {
+    const std::string text = PoolUtterance(5, i, {"hello", "world"});
+    ++kinds[PoolKind(text)];
+    if (text.find("hello") != std::string::npos || text.find("world") != std::string::npos) {
+      EXPECT_EQ(PoolKind(text), "words") << text;
+    }
+  }
+  ASSERT_EQ(kinds.size(), 4u);
+  for (const auto& [kind, count] : kinds) EXPECT_GT(count, 60) << kind;
 }
 
 }  // namespace

@@ -3,13 +3,15 @@
 // (real). Transcripts are English subwords of the translation vocabulary (option `vocab_dir`, default
 // data_cache/translation): speech, captioning and translation share one symbol modality. Features are normalized
 // per utterance (each band to mean 0, variance 1). Metrics: WER (headline) and CER on the held-out voices, and on
-// the real recordings: all, and their digits/ numbers. Option `spec_augment` ("F=8,mF=2,p=0.05,mT=4"; default none)
+// the real recordings: all, and their digits/ numbers; and the held-out WER of each kind of utterance
+// (wer_digits, wer_numbers, wer_letters, wer_words). Option `spec_augment` ("F=8,mF=2,p=0.05,mT=4"; default none)
 // masks training features (data/spec_augment.h). Option `ctc_weight` (default 0) adds a CTC loss on the encoder
 // states (model::TaskHead::ctc_weight).
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <numeric>
 
 #include "absl/strings/numbers.h"
@@ -19,6 +21,7 @@
 #include "data/batching.h"
 #include "data/spec_augment.h"
 #include "data/speech_builder.h"
+#include "data/speech_text.h"
 #include "data/subwords.h"
 #include "tasks/metrics/error_rate.h"
 #include "tasks/task.h"
@@ -146,6 +149,16 @@ class SpeechTask : public Task {
                  {"real_wer", metrics::WordErrorRate(real_refs, real).rate},
                  {"real_cer", metrics::CharacterErrorRate(real_refs, real).rate}};
     if (!digit_refs.empty()) r.metrics.push_back({"real_digits_wer", metrics::WordErrorRate(digit_refs, digit_hyps).rate});
+    // The held-out WER of each kind of utterance in the pool (digits, numbers, letters, words).
+    std::map<std::string, std::pair<std::vector<std::string>, std::vector<std::string>>> kinds;
+    for (size_t i = 0; i < dev.size(); ++i) {
+      auto& [refs, hyps] = kinds[data::PoolKind(dev_refs[i])];
+      refs.push_back(dev_refs[i]);
+      hyps.push_back(dev[i]);
+    }
+    for (const auto& [kind, pairs] : kinds) {
+      r.metrics.push_back({absl::StrCat("wer_", kind), metrics::WordErrorRate(pairs.first, pairs.second).rate});
+    }
     r.examples = static_cast<int64_t>(dev.size() + real.size());
     for (size_t i = 0; i < std::min<size_t>(dev.size(), 2); ++i) {
       r.samples.push_back(absl::StrCat("held-out voice => ", dev[i], "  (reference: ", dev_refs[i], ")"));
