@@ -36,7 +36,9 @@ std::string Below1000(int64_t n) {
 std::string PoolKind(const std::string& transcript) {
   const std::vector<std::string> words = absl::StrSplit(transcript, ' ', absl::SkipEmpty());
   auto all = [&](auto&& is) { return !words.empty() && std::all_of(words.begin(), words.end(), is); };
-  auto in = [](const char* const* list, int n, const std::string& w) { return std::find(list, list + n, w) != list + n; };
+  auto in = [](const char* const* list, int n, const std::string& w) {
+    return std::find(list, list + n, w) != list + n;
+  };
   if (all([](const std::string& w) { return w.size() == 1; })) return "letters";
   if (all([&](const std::string& w) { return in(kOnes, 10, w); })) return "digits";
   if (all([&](const std::string& w) {

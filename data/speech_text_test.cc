@@ -48,7 +48,8 @@ TEST(SpeechTextTest, PoolKindOfATranscript) {
   EXPECT_EQ(PoolKind("a"), "letters");
   EXPECT_EQ(PoolKind("press one"), "words");
   EXPECT_EQ(PoolKind(""), "words");
-  // The pool draws its four kinds evenly; a transcript of the words kind always reads as words.
+  // The pool draws its four kinds evenly, and they read back as such but for a few short ones (a number below ten
+  // reads as digits); a transcript with a vocabulary word reads as words.
   std::map<std::string, int> kinds;
   for (int64_t i = 0; i < 400; ++i) {
     const std::string text = PoolUtterance(5, i, {"hello", "world"});

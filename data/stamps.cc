@@ -3,7 +3,6 @@
 #include <png.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -41,7 +40,8 @@ std::vector<float> FitToSquare(const GrayImage& image, int64_t side) {
   std::vector<float> out(side * side, 0.f);
   const int64_t longest = std::max(image.height, image.width);
   if (longest == 0) return out;
-  const int64_t h = std::max<int64_t>(1, image.height * side / longest), w = std::max<int64_t>(1, image.width * side / longest);
+  const int64_t h = std::max<int64_t>(1, image.height * side / longest);
+  const int64_t w = std::max<int64_t>(1, image.width * side / longest);
   const int64_t top = (side - h) / 2, left = (side - w) / 2;
   // Output pixel (y, x) covers source rows [y * H / h, (y + 1) * H / h), at least one row (likewise columns).
   auto span = [](int64_t i, int64_t in, int64_t n) {
@@ -81,6 +81,10 @@ absl::StatusOr<CaptionedImages> ReadStamps(const std::string& dir, int64_t side)
     png.replace_extension(".png");
     if (!fs::exists(png)) continue;
     std::ifstream in(txt);
+    if (!in) {
+      out.skipped.push_back(absl::StrCat(txt.string(), ": cannot read"));
+      continue;
+    }
     std::string caption;
     std::getline(in, caption);
     caption = absl::AsciiStrToLower(absl::StripAsciiWhitespace(caption));

@@ -14,9 +14,10 @@ namespace {
 // Layer ids key the initial values and random streams of each part (DESIGN §3).
 constexpr uint16_t kImageLayer = 1, kSymbolLayer = 10, kClassLayer = 20, kEncoderLayer = 30, kMixerLayer = 40,
                    kDecoderLayer = 50, kTaskTokenLayer = 60, kInputDropoutLayer = 70, kTargetDropoutLayer = 71,
-                   kAudioLayer = 100;
+                   kAudioLayer = 100, kCtcLayer = 110;
 constexpr uint16_t kInitPurpose = 55, kDropoutPurpose = 2;
-// Symbol ids every vocabulary reserves (data/subwords.h): padding (CTC's blank) and end of sentence.
+// Symbol ids every vocabulary reserves (data/subwords.h; the model does not depend on data/): padding (whose
+// column is CTC's blank) and end of sentence.
 constexpr int kPadId = 0, kEosId = 2;
 
 Tensor MaskOf(const Tensor& ids) {
@@ -82,6 +83,10 @@ MultiModel::MultiModel(const config::TrunkConfig& config, std::vector<TaskHead> 
     task_tokens_.push_back(RegisterParameter(
         absl::StrCat("task_token.", h.task),
         RandomNormal({d}, RngKey{seed, static_cast<uint32_t>(t), kTaskTokenLayer, kInitPurpose}, 0.f, 1.f)));
+  }
+  if (std::any_of(heads_.begin(), heads_.end(), [](const TaskHead& h) { return h.ctc_weight > 0; })) {
+    ctc_blank_ = RegisterParameter("ctc_blank", RandomNormal({d, 1}, RngKey{seed, 0, kCtcLayer, kInitPurpose}, 0.f,
+                                                             1.f / std::sqrt(static_cast<float>(d))));
   }
   RegisterModule("encoder", &encoder_);
   RegisterModule("mixer", &mixer_);
@@ -168,7 +173,9 @@ Tensor MultiModel::EncoderCtc(int task, const Encoded& encoded, const Batch& bat
     const std::vector<int64_t> frames = batch.audio_frames.ToIndices();
     for (int64_t i = 0; i < b; ++i) lengths[i] = std::min(positions, AudioModality::Positions(frames[i]));
   }
-  return ops::CtcLoss(Symbols(task).Logits(encoded.states), labels, lengths, kPadId);
+  const Tensor tied = Symbols(task).Logits(encoded.states);
+  const Tensor logits = ops::Concat({ops::MatMul(encoded.states, ctc_blank_), ops::Narrow(tied, 2, 1, tied.dim(2))}, 2);
+  return ops::CtcLoss(logits, labels, lengths, kPadId);
 }
 
 std::vector<int64_t> MultiModel::Classify(int task, const Batch& batch) const {

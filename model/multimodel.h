@@ -31,7 +31,8 @@ struct TaskHead {
   int64_t vocab_size = 0;
   int64_t mels = 0;            // audio input: log-mel bands per frame
   // Audio input, symbol output: weight of the CTC loss on the encoder states (0: none). The encoder's states go
-  // through the tied output softmax, with the padding id as CTC's blank; joint CTC-attention training
+  // through the tied output softmax, whose padding column becomes CTC's blank with a logit of its own (a learned
+  // vector: the padding embedding the decoder reads is not trained as a blank); joint CTC-attention training
   // (Kim et al. 2017) makes the encoder align frames to subwords monotonically, which attention alone learns slowly.
   float ctc_weight = 0.f;
 };
@@ -70,8 +71,8 @@ class MultiModel : public Module {
   // Decoder states [B, T + 1, d] for the task token followed by `prefix` [B, T] (T may be 0).
   Tensor DecodeStates(int task, const Encoded& encoded, const Tensor& prefix, const RunContext& run, TrunkAux* aux) const;
   const SymbolModality& Symbols(int task) const;
-  // Sum over the batch of the CTC loss of the encoder states read through the output softmax (targets: the
-  // batch's [B, T] ids, flattened; padding and end of sentence are not labels).
+  // Sum over the batch of the CTC loss of the encoder states read through the output softmax with the blank in the
+  // padding column (targets: the batch's [B, T] ids, flattened; padding and end of sentence are not labels).
   Tensor EncoderCtc(int task, const Encoded& encoded, const Batch& batch, const std::vector<int64_t>& targets) const;
 
   config::TrunkConfig config_;
@@ -82,6 +83,7 @@ class MultiModel : public Module {
   std::map<std::string, std::unique_ptr<SymbolModality>> symbols_;
   std::map<std::string, std::unique_ptr<ClassLabelModality>> class_heads_;
   std::vector<Tensor> task_tokens_;
+  Tensor ctc_blank_;  // [d, 1]: the CTC blank's logit weights (only when a task has a CTC loss)
   Encoder encoder_;
   Mixer mixer_;
   Decoder decoder_;

@@ -153,8 +153,9 @@ TEST(MultiModelTest, AudioModalityCompressesFramesEightfoldAndLearns) {
   CheckParameterGradients(some, [&] { return model.Forward(2, batch, RunContext{}).loss; }, 1e-3, 3e-2);
 }
 
-// ctc_weight adds w x CTC(encoder states through the output softmax) per target token: linear in w, with
-// gradients (checked against finite differences) into the tied embedding, the encoder and the audio front end.
+// ctc_weight adds w x CTC(encoder states through the output softmax, its own blank) per target token: linear in w,
+// over each utterance's own positions, with gradients (checked against finite differences) into the blank, the tied
+// embedding, the encoder and the audio front end.
 TEST(MultiModelTest, CtcLossOnTheEncoderStates) {
   std::mt19937 rng(7);
   Batch batch = SymbolBatch(rng, 2, 4);
@@ -169,13 +170,17 @@ TEST(MultiModelTest, CtcLossOnTheEncoderStates) {
     MultiModel model(SmallConfig(), heads, 8);
     loss[i] = model.Forward(2, batch, RunContext{}).loss.item();
     if (i < 2) continue;
+    Batch unpadded = batch;  // every utterance taken as 5 positions long: another loss
+    unpadded.audio_frames = Tensor();
+    EXPECT_GT(std::abs(model.Forward(2, unpadded, RunContext{}).loss.item() - loss[i]), 1e-3);
     NamedTensors some;
     for (const auto& [name, t] : model.NamedParameters()) {
-      if (name == "audio.projection" || name == "symbols.words.embedding" || name == "encoder.norm.gamma") {
+      if (name == "audio.projection" || name == "symbols.words.embedding" || name == "encoder.norm.gamma" ||
+          name == "ctc_blank") {
         some.emplace_back(name, t);
       }
     }
-    ASSERT_EQ(some.size(), 3u);
+    ASSERT_EQ(some.size(), 4u);
     CheckParameterGradients(some, [&] { return model.Forward(2, batch, RunContext{}).loss; }, 1e-3, 3e-2);
   }
   EXPECT_GT(loss[1] - loss[0], 0.1f);  // -log p of 3 labels over 4-5 positions of 12 symbols is several nats

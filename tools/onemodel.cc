@@ -43,7 +43,8 @@ constexpr char kUsage[] =
     "                                          trains on its share of every batch (config: distributed { ... });\n"
     "                                          SIGTERM/SIGUSR1: checkpoint, exit 4 (the same command resumes)\n"
     "  eval --checkpoint DIR [--checkpoint DIR ...] [--tasks all|a,b] [--examples N] [--out DIR]\n"
-    "                                          evaluate checkpoints (or run dirs) on their tasks' test splits;\n"
+    "                                          evaluate checkpoints (or run dirs, or their latest files) on\n"
+    "                                          their tasks' test splits;\n"
     "                                          prints a checkpoint x task table, writes eval.json and eval.png\n"
     "  eval-table --from DIR [--out DIR]      the table of DIR/*/eval.json (evaluations made one at a time)\n"
     "  submit --config FILE [--run DIR] [--nodes N] [--ntasks-per-node M] [--gpus-per-node G] [--time T]\n"
@@ -55,6 +56,7 @@ constexpr char kUsage[] =
     "                                          dependent job writing the table to DIR/eval/\n"
     "  inspect DIR                             a checkpoint's step, parameters per part and expert load\n"
     "  tasks                                   list the registered tasks\n"
+    "  help, or --help after any command       this usage\n"
     "  prepare-data translation [--out DIR] [--source FILE] [--vocab N]\n"
     "                                          build the EN<->DE cache (Debian trans-de-en + FreeDict example\n"
     "                                          sentences; --source: only this trans-de-en file) with its subwords\n"
@@ -328,8 +330,8 @@ int main(int argc, char** argv) {
   }
   const std::string command = argv[1];
   const std::vector<std::string> args(argv + 2, argv + argc);
-  const auto is_help = [](const std::string& a) { return a == "--help" || a == "-h" || a == "help"; };
-  if (is_help(command) || std::any_of(args.begin(), args.end(), is_help)) {
+  const auto is_help_flag = [](const std::string& a) { return a == "--help" || a == "-h"; };
+  if (command == "help" || is_help_flag(command) || std::any_of(args.begin(), args.end(), is_help_flag)) {
     std::printf("%s", onemodel::kUsage);
     return 0;
   }

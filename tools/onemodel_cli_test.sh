@@ -84,7 +84,7 @@ tasks { name: "fashion_mnist" batch_size: 8 eval_examples: 50 }
 tasks { name: "translate_de_en" data_dir: "$tmp/cache/translation" batch_size: 8 eval_examples: 8 max_length: 12 }
 tasks { name: "translate_en_de" data_dir: "$tmp/cache/translation" batch_size: 8 eval_examples: 8 beam_size: 2 max_length: 12 }
 tasks { name: "caption_fashion" batch_size: 8 eval_examples: 8 max_length: 24 options { key: "vocab_dir" value: "$tmp/cache/translation" } }
-tasks { name: "speech_recognition" data_dir: "$tmp/cache/speech" batch_size: 8 eval_examples: 4 max_length: 12 options { key: "vocab_dir" value: "$tmp/cache/translation" } }
+tasks { name: "speech_recognition" data_dir: "$tmp/cache/speech" batch_size: 8 eval_examples: 4 max_length: 12 options { key: "vocab_dir" value: "$tmp/cache/translation" } options { key: "ctc_weight" value: "0.3" } }
 PB
 }
 tiny 32 > "$tmp/tiny.pbtxt"
@@ -92,7 +92,7 @@ expect "train" 0 "step 12/12 \| [a-z_]+ [0-9.]+.*tok/s \| lr .* \| ETA .*encoder
   "$bin" train --config "$tmp/tiny.pbtxt" --run "$tmp/run"
 expect "train evaluates" 0 "eval  step 12  translate_en_de: bleu" -- cat "$tmp/last_output"
 expect "train evaluates captions" 0 "eval  step 12  caption_fashion: exact_match [0-9.]+  bleu" -- cat "$tmp/last_output"
-expect "train evaluates speech" 0 "eval  step 12  speech_recognition: wer [0-9.]+  cer [0-9.]+  real_wer [0-9.]+  real_cer [0-9.]+  real_digits_wer" -- cat "$tmp/last_output"
+expect "train evaluates speech" 0 "eval  step 12  speech_recognition: wer [0-9.]+  cer [0-9.]+  real_wer [0-9.]+  real_cer [0-9.]+  real_digits_wer [0-9.]+  wer_[a-z]+ [0-9.]+" -- cat "$tmp/last_output"
 check "checkpoints" test -d "$tmp/run/ckpt-6" -a -d "$tmp/run/ckpt-12"
 check "metrics" grep -q '"loss/fashion_mnist"' "$tmp/run/metrics.jsonl"
 expect "train again resumes and stops" 0 "resuming from .*ckpt-12" -- "$bin" train --config "$tmp/tiny.pbtxt" --run "$tmp/run"
@@ -119,6 +119,12 @@ expect "unregistered task" 1 "tasks\[1\].name: 'translate_de_fr' is not a regist
 sed 's|eval_examples: 50 }|eval_examples: 50 options { key: "colour" value: "red" } }|' "$tmp/tiny.pbtxt" > "$tmp/option.pbtxt"
 expect "unknown task option" 1 "tasks\[0\].options: unknown key 'colour'" -- \
   "$bin" train --config "$tmp/option.pbtxt" --run "$tmp/run_option"
+sed 's|value: "0.3"|value: "lots"|' "$tmp/tiny.pbtxt" > "$tmp/ctc.pbtxt"
+expect "bad ctc_weight" 1 'tasks\[4\].options\[ctc_weight\]: "lots" is not a number >= 0' -- \
+  "$bin" train --config "$tmp/ctc.pbtxt" --run "$tmp/run_ctc"
+sed 's|max_length: 24 options {|max_length: 24 options { key: "real_dir" value: "/nonexistent/stamps" } options {|' "$tmp/tiny.pbtxt" > "$tmp/stamps.pbtxt"
+expect "missing stamps directory" 1 "tasks\[3\].options\[real_dir\]: /nonexistent/stamps: no such directory" -- \
+  "$bin" train --config "$tmp/stamps.pbtxt" --run "$tmp/run_stamps"
 tiny 48 > "$tmp/wider.pbtxt"
 sed -i 's/max_steps: 12/max_steps: 24/' "$tmp/wider.pbtxt"
 expect "checkpoint of another shape" 1 "ckpt-12.*\[32\].*\[48\]|ckpt-12.*\[48\].*\[32\]" -- \

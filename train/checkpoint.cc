@@ -290,7 +290,7 @@ absl::StatusOr<std::vector<std::string>> ListCheckpoints(const std::string& run_
 absl::StatusOr<std::string> ResolveCheckpointDir(const std::string& dir) {
   const std::filesystem::path given(dir);
   if (given.filename() == "latest" && std::filesystem::is_regular_file(given)) {
-    return LatestCheckpoint(given.parent_path().string());
+    return LatestCheckpoint(given.has_parent_path() ? given.parent_path().string() : ".");
   }
   if (!std::filesystem::exists(absl::StrCat(dir, "/latest"))) return dir;
   return LatestCheckpoint(dir);

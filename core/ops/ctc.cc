@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "core/autograd.h"
 #include "core/ops/axis.h"
@@ -94,14 +95,15 @@ Tensor CtcLoss(const Tensor& logits, const std::vector<std::vector<int>>& target
   const float* px = host.data<float>();
   float* plp = log_probs.data<float>();
   float* pg = grad.data<float>();
-  double total = 0;
-#pragma omp parallel for reduction(+ : total) schedule(dynamic)
+  std::vector<double> losses(b);
+#pragma omp parallel for schedule(dynamic)
   for (int64_t i = 0; i < b; ++i) {
     const int64_t offset = i * t * v;
     for (int64_t f = 0; f < input_lengths[i]; ++f) LogSoftmaxRow(px + offset + f * v, plp + offset + f * v, v);
-    const double loss = ExampleLoss(plp + offset, input_lengths[i], v, targets[i], blank, pg + offset);
-    if (std::isfinite(loss)) total += loss;
+    losses[i] = ExampleLoss(plp + offset, input_lengths[i], v, targets[i], blank, pg + offset);
   }
+  double total = 0;  // summed in example order: the same value whatever the thread schedule
+  for (double loss : losses) total += std::isfinite(loss) ? loss : 0.0;
   Tensor out = Tensor::Scalar(static_cast<float>(total)).To(logits.device());
   const Device device = logits.device();
   return Record(out, "CtcLoss", {logits}, [grad, device](const Tensor& g, const Tensor&) {

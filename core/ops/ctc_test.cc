@@ -65,7 +65,9 @@ TEST(CtcLossTest, MatchesEveryPathSummedWithGradients) {
             [&](const std::vector<Tensor>& in) { return CtcLoss(in[0], labels, lengths, blank); },
             [&](const std::vector<Doubles>& in) {
               double total = 0;
-              for (int64_t i = 0; i < b; ++i) total += BruteForceLoss(&in[0][i * t * v], lengths[i], v, labels[i], blank);
+              for (int64_t i = 0; i < b; ++i) {
+                total += BruteForceLoss(&in[0][i * t * v], lengths[i], v, labels[i], blank);
+              }
               return Doubles{total};
             });
   }

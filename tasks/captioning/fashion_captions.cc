@@ -142,11 +142,12 @@ absl::StatusOr<std::unique_ptr<Task>> Create(const TaskContext& context) {
   // task evaluates without them (and says so).
   const std::string stamps_dir = OptionOr(context, "real_dir", kDefaultStamps);
   data::CaptionedImages real;
-  if (context.config.options().count("real_dir") > 0 || std::filesystem::is_directory(stamps_dir)) {
+  const bool named = context.config.options().count("real_dir") > 0;
+  if (named || std::filesystem::is_directory(stamps_dir)) {
     absl::StatusOr<data::CaptionedImages> stamps = data::ReadStamps(stamps_dir, composites.images.dim(1));
     if (!stamps.ok()) {
-      return absl::Status(stamps.status().code(),
-                          absl::StrCat(OptionField(context, "real_dir"), ": ", stamps.status().message()));
+      const std::string field = absl::StrCat(OptionField(context, "real_dir"), named ? "" : " (default)");
+      return absl::Status(stamps.status().code(), absl::StrCat(field, ": ", stamps.status().message()));
     }
     for (const std::string& why : stamps->skipped) {
       std::fprintf(stderr, "%s: skipped %s\n", context.config.name().c_str(), why.c_str());
@@ -160,7 +161,8 @@ absl::StatusOr<std::unique_ptr<Task>> Create(const TaskContext& context) {
                                                        std::move(composites), std::move(real)));
 }
 
-ONEMODEL_REGISTER_TASK("caption_fashion", "captions of 2x2 Fashion-MNIST composites (metrics exact match, BLEU)",
+ONEMODEL_REGISTER_TASK("caption_fashion",
+                       "captions of 2x2 Fashion-MNIST composites; Tux Paint stamps as a real set (exact match, BLEU)",
                        Create);
 
 }  // namespace

@@ -9,6 +9,7 @@
 // states (model::TaskHead::ctc_weight).
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -23,6 +24,7 @@
 #include "data/speech_builder.h"
 #include "data/speech_text.h"
 #include "data/subwords.h"
+#include "model/modalities.h"
 #include "tasks/metrics/error_rate.h"
 #include "tasks/task.h"
 #include "tasks/text_output.h"
@@ -103,8 +105,8 @@ class SpeechTask : public Task {
   SpeechTask(const TaskContext& context, std::shared_ptr<const data::SubwordVocab> vocab, std::vector<Utterance> train,
              std::vector<Utterance> dev, std::vector<Utterance> real, data::SpecAugmentPolicy augment, float ctc_weight)
       : name_(context.config.name()), config_(context.config), seed_(context.seed), stream_(context.stream),
-        augment_(augment), ctc_weight_(ctc_weight), vocab_(std::move(vocab)), train_(std::move(train)), dev_(std::move(dev)),
-        real_(std::move(real)),
+        augment_(augment), ctc_weight_(ctc_weight), vocab_(std::move(vocab)), train_(std::move(train)),
+        dev_(std::move(dev)), real_(std::move(real)),
         batches_([this](uint32_t epoch) {
           return data::LengthBucketedBatches(lengths_, config_.batch_size(), seed_, stream_, epoch);
         }) {
@@ -224,6 +226,24 @@ class SpeechTask : public Task {
   mutable data::EpochBatches batches_;
 };
 
+// CTC aligns each label to at least one encoder position, plus a blank between repeated labels: a transcript that
+// needs more positions than its audio gives has no alignment and trains the decoder only. Says how many there are.
+void ReportCtcMisfits(const std::string& task, const std::vector<Utterance>& train) {
+  int64_t misfits = 0;
+  for (const Utterance& u : train) {
+    int64_t needed = 0;
+    for (size_t i = 0; i < u.target_ids.size(); ++i) {
+      if (u.target_ids[i] == data::kEosId) continue;
+      needed += 1 + (i > 0 && u.target_ids[i] == u.target_ids[i - 1]);
+    }
+    misfits += needed > model::AudioModality::Positions(u.length());
+  }
+  if (misfits > 0) {
+    std::fprintf(stderr, "%s: %lld of %zu training transcripts need more encoder positions than their audio gives; "
+                 "they train without the CTC loss\n", task.c_str(), static_cast<long long>(misfits), train.size());
+  }
+}
+
 absl::StatusOr<std::unique_ptr<Task>> Create(const TaskContext& context) {
   absl::Status s = CheckOptions(context, {"vocab_dir", "spec_augment", "ctc_weight"});
   if (!s.ok()) return s;
@@ -238,9 +258,10 @@ absl::StatusOr<std::unique_ptr<Task>> Create(const TaskContext& context) {
       data::ParseSpecAugment(OptionOr(context, "spec_augment", ""), OptionField(context, "spec_augment"));
   if (!augment.ok()) return augment.status();
   float ctc_weight = 0;
-  if (const std::string w = OptionOr(context, "ctc_weight", "0"); !absl::SimpleAtof(w, &ctc_weight) || !(ctc_weight >= 0)) {
+  const std::string weight = OptionOr(context, "ctc_weight", "0");
+  if (!absl::SimpleAtof(weight, &ctc_weight) || !std::isfinite(ctc_weight) || ctc_weight < 0) {
     return absl::InvalidArgumentError(
-        absl::StrCat(OptionField(context, "ctc_weight"), ": \"", w, "\" is not a number >= 0"));
+        absl::StrCat(OptionField(context, "ctc_weight"), ": \"", weight, "\" is not a number >= 0"));
   }
   absl::StatusOr<std::shared_ptr<const data::SubwordVocab>> vocab = LoadVocabOption(context);
   if (!vocab.ok()) return vocab.status();
@@ -251,6 +272,7 @@ absl::StatusOr<std::unique_ptr<Task>> Create(const TaskContext& context) {
     if (!split.ok()) return split.status();
     splits[i] = *std::move(split);
   }
+  if (ctc_weight > 0) ReportCtcMisfits(c.name(), splits[0]);
   return std::unique_ptr<Task>(new SpeechTask(context, *std::move(vocab), std::move(splits[0]), std::move(splits[1]),
                                               std::move(splits[2]), *augment, ctc_weight));
 }
