@@ -110,21 +110,23 @@ expect "eval unknown task" 1 "--tasks: .* has no task 'parsing'" -- \
 # Bad input, each named in the error.
 printf 'seed: 1\ntrain { max_step: 2 }\n' > "$tmp/unknown_field.pbtxt"
 expect "unknown config field" 1 "unknown_field.pbtxt:2:.*max_step" -- "$bin" train --config "$tmp/unknown_field.pbtxt"
-sed 's|name: "fashion_mnist" |name: "fashion_mnist" data_dir: "/nonexistent/fmnist" |' "$tmp/tiny.pbtxt" > "$tmp/no_data.pbtxt"
-expect "missing data directory" 1 "tasks\[0\].data_dir: /nonexistent/fmnist is not a directory" -- \
-  "$bin" train --config "$tmp/no_data.pbtxt" --run "$tmp/run_no_data"
-sed 's|name: "translate_de_en"|name: "translate_de_fr"|' "$tmp/tiny.pbtxt" > "$tmp/unregistered.pbtxt"
-expect "unregistered task" 1 "tasks\[1\].name: 'translate_de_fr' is not a registered task" -- \
-  "$bin" train --config "$tmp/unregistered.pbtxt" --run "$tmp/run_unregistered"
-sed 's|eval_examples: 50 }|eval_examples: 50 options { key: "colour" value: "red" } }|' "$tmp/tiny.pbtxt" > "$tmp/option.pbtxt"
-expect "unknown task option" 1 "tasks\[0\].options: unknown key 'colour'" -- \
-  "$bin" train --config "$tmp/option.pbtxt" --run "$tmp/run_option"
-sed 's|value: "0.3"|value: "lots"|' "$tmp/tiny.pbtxt" > "$tmp/ctc.pbtxt"
-expect "bad ctc_weight" 1 'tasks\[4\].options\[ctc_weight\]: "lots" is not a number >= 0' -- \
-  "$bin" train --config "$tmp/ctc.pbtxt" --run "$tmp/run_ctc"
-sed 's|max_length: 24 options {|max_length: 24 options { key: "real_dir" value: "/nonexistent/stamps" } options {|' "$tmp/tiny.pbtxt" > "$tmp/stamps.pbtxt"
-expect "missing stamps directory" 1 "tasks\[3\].options\[real_dir\]: /nonexistent/stamps: no such directory" -- \
-  "$bin" train --config "$tmp/stamps.pbtxt" --run "$tmp/run_stamps"
+# bad_config NAME SED_EXPR PATTERN: training the tiny config edited by SED_EXPR fails, its error matching PATTERN.
+bad_config() {
+  local file="$tmp/${1// /_}"
+  sed "$2" "$tmp/tiny.pbtxt" > "$file.pbtxt"
+  expect "$1" 1 "$3" -- "$bin" train --config "$file.pbtxt" --run "${file}_run"
+}
+bad_config "missing data directory" 's|name: "fashion_mnist" |name: "fashion_mnist" data_dir: "/nonexistent/fmnist" |' \
+  "tasks\[0\].data_dir: /nonexistent/fmnist is not a directory"
+bad_config "unregistered task" 's|name: "translate_de_en"|name: "translate_de_fr"|' \
+  "tasks\[1\].name: 'translate_de_fr' is not a registered task"
+bad_config "unknown task option" 's|eval_examples: 50 }|eval_examples: 50 options { key: "colour" value: "red" } }|' \
+  "tasks\[0\].options: unknown key 'colour'"
+bad_config "bad ctc_weight" 's|value: "0.3"|value: "lots"|' \
+  'tasks\[4\].options\[ctc_weight\]: "lots" is not a number >= 0'
+bad_config "missing stamps directory" \
+  's|max_length: 24 options {|max_length: 24 options { key: "real_dir" value: "/nonexistent/stamps" } options {|' \
+  "tasks\[3\].options\[real_dir\]: /nonexistent/stamps: no such directory"
 tiny 48 > "$tmp/wider.pbtxt"
 sed -i 's/max_steps: 12/max_steps: 24/' "$tmp/wider.pbtxt"
 expect "checkpoint of another shape" 1 "ckpt-12.*\[32\].*\[48\]|ckpt-12.*\[48\].*\[32\]" -- \
