@@ -25,6 +25,16 @@ class CudaBackend {
   virtual void Zero(void* ptr, size_t bytes) = 0;
   // Waits for all queued device work (benchmarks and tests; training steps do not call it).
   virtual void Synchronize() = 0;
+  // The caching allocator's cudaMalloc calls so far and the device memory it holds (in use or cached); the
+  // copies that involved the host and the time the host spent in them (a copy to the host first waits for the
+  // queued kernels: this is where a step's host synchronizations show).
+  struct MemoryStats {
+    int64_t device_allocations = 0;
+    int64_t bytes_held = 0;
+    int64_t host_copies = 0;
+    double host_copy_seconds = 0;
+  };
+  virtual MemoryStats Memory() = 0;
 
   // Kernels (same semantics as the CPU loops in core/ops; the formulas are shared in unary_math.h).
   virtual void UnaryForward(UnaryKind kind, const float* x, float* y, int64_t n) = 0;
@@ -37,6 +47,17 @@ class CudaBackend {
     int64_t div, period;
   };
   virtual void Binary(BinaryKind kind, Operand a, Operand b, float* out, int64_t n) = 0;
+  // General numpy broadcasting over up to kMaxDims dims: element i of `shape` (row-major) reads a and b at the
+  // sums of its coordinates times their strides (0 where the operand repeats).
+  static constexpr int kMaxDims = 8;
+  struct Strided {
+    int ndim;
+    int64_t shape[kMaxDims], a_stride[kMaxDims], b_stride[kMaxDims];
+  };
+  virtual void BroadcastBinary(BinaryKind kind, const float* a, const float* b, float* out, const Strided& s) = 0;
+  // The adjoint for a: out (shape `shape` with the dims where b_stride is 0 set to 1, row-major) gets the sums of
+  // x (shape `shape`, strides a_stride) over those dims, added in x's row-major order.
+  virtual void SumOverBroadcast(const float* x, float* out, const Strided& s) = 0;
   // out[i] = x[i] * scale + shift.
   virtual void ScaleShift(const float* x, float* out, int64_t n, float scale, float shift) = 0;
   // dst[i] += src[i].
@@ -48,6 +69,12 @@ class CudaBackend {
   // Row-major C[m, n] = alpha op(A) op(B) + beta C through cuBLAS (f32, no TF32).
   virtual void Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
                     const float* b, float beta, float* c) = 0;
+  // The mixed-precision product: the same with bf16 operands (bf16 bits, as RoundToBF16 makes them), f32
+  // accumulation and an f32 C, on the tensor cores.
+  virtual void GemmBF16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const uint16_t* a,
+                        const uint16_t* b, float beta, float* c) = 0;
+  // out[i] = RoundToBF16(x[i]).
+  virtual void ToBF16(const float* x, uint16_t* out, int64_t n) = 0;
   // Softmax (or log-softmax) over rows of width n, and the backward from y and grad_y.
   virtual void SoftmaxForward(const float* x, float* y, int64_t rows, int64_t n, bool log) = 0;
   virtual void SoftmaxBackward(const float* y, const float* grad_y, float* grad_x, int64_t rows, int64_t n,
@@ -89,6 +116,29 @@ class CudaBackend {
                           size_t rows) = 0;
   // w[i] -= lr * (g[i] + weight_decay * w[i]).
   virtual void SgdUpdate(float* w, const float* g, int64_t n, float lr, float weight_decay) = 0;
+  // One Adam step over n values, core/optim.cc's formula: g' = g + l2 w; m = beta1 m + (1 - beta1) g';
+  // v = beta2 v + (1 - beta2) g'^2; w = decay w - step_size m / (sqrt(v) inv_sqrt_bias2 + eps).
+  struct AdamScalars {
+    float beta1, beta2, l2, decay, step_size, inv_sqrt_bias2, eps;
+  };
+  virtual void AdamUpdate(float* w, const float* g, float* m, float* v, int64_t n, const AdamScalars& s) = 0;
+  // out[i] = (uniform at stream index offset + i) >= p ? keep_scale : 0, the stream of core/philox.h.
+  virtual void DropoutMask(float* out, int64_t n, uint64_t seed, uint32_t step, uint16_t layer, uint16_t purpose,
+                           uint64_t offset, float p, float keep_scale) = 0;
+  // Pairwise distances (core/ops/distance.cc): d [n, e] holds -2 x.w; it becomes sqrt(max(d + xn[i] + wn[j], 0))
+  // with xn, wn the rows' squared norms. Its backward scale: s = dist > 0 ? g / dist : 0.
+  virtual void DistanceFinish(float* d, const float* xn, const float* wn, int64_t n, int64_t e) = 0;
+  virtual void DistanceGradScale(const float* g, const float* dist, float* s, int64_t count) = 0;
+  // Depthwise convolution, channels last (core/ops/conv.cc): x [b, h, w, c], weight [kh, kw, c],
+  // out [b, oh, ow, c]; taps outside the input are padding (zero).
+  struct DepthwiseConvShape {
+    int64_t b, h, w, c, kh, kw, oh, ow;
+    int64_t stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w;
+  };
+  virtual void DepthwiseConvForward(const DepthwiseConvShape& s, const float* x, const float* weight, float* out) = 0;
+  // Overwrites grad_x and grad_weight (either may be null). Every sum runs in a fixed order.
+  virtual void DepthwiseConvBackward(const DepthwiseConvShape& s, const float* x, const float* weight,
+                                     const float* grad_out, float* grad_x, float* grad_weight) = 0;
 };
 
 // Null when onemodel was built without --config=cuda.

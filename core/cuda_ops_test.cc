@@ -4,6 +4,7 @@
 #include <functional>
 #include <string>
 #include <cstdio>
+#include <memory>
 #include <random>
 
 #include "core/autograd.h"
@@ -61,7 +62,10 @@ TEST(CudaOpsTest, UnaryForwardAndBackwardMatchCpu) {
 
 TEST(CudaOpsTest, BroadcastBinaryOps) {
   const std::pair<Shape, Shape> shapes[] = {{{4, 33}, {4, 33}}, {{4, 33}, {33}}, {{33}, {4, 33}},
-                                            {{4, 33}, {4, 1}}, {{4, 1}, {4, 33}}, {{3, 4, 5}, {}}};
+                                            {{4, 33}, {4, 1}}, {{4, 1}, {4, 33}}, {{3, 4, 5}, {}},
+                                            // Leading 1s (a suffix), then general broadcasting both ways.
+                                            {{4, 1, 33}, {1, 1, 33}}, {{4, 9, 9}, {4, 1, 9}}, {{3, 1, 5}, {1, 4, 1}},
+                                            {{2, 1, 3, 1}, {5, 1, 4}}};
   for (const auto& [sa, sb] : shapes) {
     SCOPED_TRACE(ShapeToString(sa) + " " + ShapeToString(sb));
     const Tensor a = RandomCpu(sa, 0.5f, 2, 1), b = RandomCpu(sb, 0.5f, 2, 2);
@@ -80,6 +84,11 @@ TEST(CudaOpsTest, Reductions) {
     CompareOnDevices({x}, [axis](const std::vector<Tensor>& in) { return ops::Sum(in[0], axis); });
     CompareOnDevices({x}, [axis](const std::vector<Tensor>& in) { return ops::Mean(in[0], axis, true); });
   }
+  // Long sums with few outputs run in slices (another summation order than the CPU's: 1e-4).
+  CompareOnDevices({RandomCpu({300000}, 0, 1, 5)}, [](const std::vector<Tensor>& in) { return ops::SumAll(in[0]); },
+                   1e-4f);
+  CompareOnDevices({RandomCpu({20000, 3}, 0, 1, 6)}, [](const std::vector<Tensor>& in) { return ops::Mean(in[0], 0); },
+                   1e-4f);
 }
 
 TEST(CudaOpsTest, MatMulsThroughCublas) {
@@ -94,6 +103,47 @@ TEST(CudaOpsTest, MatMulsThroughCublas) {
   const std::vector<int64_t> sizes = {5, 0, 11, 3};
   CompareOnDevices({RandomCpu({19, 12}, -1, 1, 9), RandomCpu({4, 12, 10}, -1, 1, 10)},
                    [&](const std::vector<Tensor>& in) { return ops::GroupedMatMul(in[0], in[1], sizes); });
+}
+
+// bf16 mixed precision: the same bf16 operands on both (the cast kernel rounds as the CPU does), so only the
+// f32 summation order differs: within 1e-5, where f32 against bf16 differs by ~1e-3. The large product runs on
+// the tensor cores.
+TEST(CudaOpsTest, Bf16ProductsMatchTheCpuRounding) {
+  const auto bf16 = [](std::function<Tensor(const std::vector<Tensor>&)> op) {
+    return [op](const std::vector<Tensor>& in) {
+      const ops::MatmulPrecisionScope scope(ops::MatmulPrecision::kBF16);
+      return op(in);
+    };
+  };
+  for (int flags = 0; flags < 4; ++flags) {
+    const bool ta = flags & 1, tb = flags & 2;
+    const Tensor a = RandomCpu(ta ? Shape{64, 37} : Shape{37, 64}, -1, 1, 5);
+    const Tensor b = RandomCpu(tb ? Shape{29, 64} : Shape{64, 29}, -1, 1, 6);
+    CompareOnDevices({a, b}, bf16([ta, tb](const std::vector<Tensor>& in) { return ops::MatMul(in[0], in[1], ta, tb); }));
+  }
+  CompareOnDevices({RandomCpu({300, 1024}, -1, 1, 7), RandomCpu({1024, 256}, -1, 1, 8)},
+                   bf16([](const std::vector<Tensor>& in) { return ops::MatMul(in[0], in[1]); }));
+  CompareOnDevices({RandomCpu({3, 8, 16}, -1, 1, 7), RandomCpu({3, 16, 5}, -1, 1, 8)},
+                   bf16([](const std::vector<Tensor>& in) { return ops::BatchedMatMul(in[0], in[1]); }));
+  const std::vector<int64_t> sizes = {50, 0, 110, 36};
+  for (bool tw : {false, true}) {
+    CompareOnDevices({RandomCpu({196, 128}, -1, 1, 9), RandomCpu(tw ? Shape{4, 96, 128} : Shape{4, 128, 96}, -1, 1, 10)},
+                     bf16([&](const std::vector<Tensor>& in) { return ops::GroupedMatMul(in[0], in[1], sizes, tw); }));
+  }
+  // The cast itself, NaN and ties included.
+  const std::vector<float> values = {1.f, 1.00390625f, 1.01171875f, -3.14159f, 1e-40f, 65504.f, std::nanf("")};
+  const Tensor in = Tensor::FromVector(values, {7}).To(Device::CUDA());
+  Tensor out = Tensor::Empty({7}, DType::kBF16, Device::CUDA());
+  RequireCudaBackend().ToBF16(static_cast<const float*>(in.raw_data()), static_cast<uint16_t*>(out.raw_data()), 7);
+  const std::vector<float> got = out.ToVector();
+  for (size_t i = 0; i < values.size(); ++i) {
+    const float want = BF16ToFloat(FloatToBF16(values[i]));
+    if (std::isnan(want)) {
+      EXPECT_TRUE(std::isnan(got[i]));
+    } else {
+      EXPECT_EQ(got[i], want) << values[i];
+    }
+  }
 }
 
 TEST(CudaOpsTest, RowOps) {
@@ -141,31 +191,87 @@ TEST(CudaOpsTest, CounterRngDrawsTheSameNumbersOnBothDevices) {
                             RandomNormal({1000}, key, 0, 1, 9).ToVector(), 1e-5f, "normal");
 }
 
-// Three SGD steps of a two-layer MLP on the same data: the same losses and weights on both devices.
+// Three steps of a two-layer MLP with dropout and gradient clipping on the same data, through SGD and both
+// kinds of Adam: the same losses, gradient norms and weights on both devices.
 TEST(CudaOpsTest, MlpTrainingStepsMatchCpu) {
   const Tensor x = RandomCpu({32, 20}, -1, 1, 14);
   std::vector<int64_t> labels(32);
   for (int i = 0; i < 32; ++i) labels[i] = i % 5;
   const Tensor y = Tensor::FromIndices(labels, {32});
-  auto train = [&](Device device) {
+  using MakeOptimizer = std::function<std::unique_ptr<Optimizer>(NamedTensors)>;
+  auto train = [&](Device device, const MakeOptimizer& make) {
     Tensor w1 = RandomCpu({20, 64}, -0.3f, 0.3f, 15).To(device).set_requires_grad(true);
     Tensor b1 = Tensor::Zeros({64}).To(device).set_requires_grad(true);
     Tensor w2 = RandomCpu({64, 5}, -0.3f, 0.3f, 16).To(device).set_requires_grad(true);
-    Sgd sgd({{"w1", w1}, {"b1", b1}, {"w2", w2}}, {});
-    std::vector<float> losses;
-    for (int step = 0; step < 3; ++step) {
-      sgd.ZeroGrad();
-      const Tensor h = ops::Gelu(ops::BiasAdd(ops::MatMul(x.To(device), w1), b1));
+    std::unique_ptr<Optimizer> optimizer = make({{"w1", w1}, {"b1", b1}, {"w2", w2}});
+    std::vector<float> trace;
+    for (uint32_t step = 0; step < 3; ++step) {
+      optimizer->ZeroGrad();
+      Tensor h = ops::Gelu(ops::BiasAdd(ops::MatMul(x.To(device), w1), b1));
+      h = ops::Dropout(h, 0.25f, RngKey{9, step, 1, 2}, true);
       const Tensor loss = ops::CrossEntropy(ops::MatMul(h, w2), y.To(device), 0.1f);
       loss.Backward();
-      sgd.Step(0.5f);
-      losses.push_back(loss.item());
+      trace.push_back(ClipGradNorm({w1, b1, w2}, 0.05f));
+      optimizer->Step(0.05f);
+      trace.push_back(loss.item());
     }
-    losses.push_back(w1.ToVector()[7]);
-    return losses;
+    for (const Tensor& w : {w1, b1, w2}) {
+      const std::vector<float> v = w.ToVector();
+      trace.insert(trace.end(), v.begin(), v.end());
+    }
+    return trace;
   };
-  const std::vector<float> cpu = train(Device::CPU()), gpu = train(Device::CUDA());
-  for (size_t i = 0; i < cpu.size(); ++i) EXPECT_NEAR(gpu[i], cpu[i], 1e-5f * (1 + std::abs(cpu[i]))) << i;
+  const std::vector<std::pair<const char*, MakeOptimizer>> optimizers = {
+      {"sgd", [](NamedTensors p) { return std::make_unique<Sgd>(std::move(p), SgdOptions{}); }},
+      {"adam", [](NamedTensors p) { return std::make_unique<Adam>(std::move(p), AdamOptions{0.9f, 0.98f, 1e-8f, 0.01f}); }},
+      {"adamw", [](NamedTensors p) {
+         return std::make_unique<Adam>(std::move(p), AdamOptions{0.9f, 0.999f, 1e-8f, 0.1f, true});
+       }}};
+  for (const auto& [name, make] : optimizers) {
+    testing::ExpectCloseToCpu(train(Device::CUDA(), make), train(Device::CPU(), make), 1e-5f, name);
+  }
+}
+
+// Depthwise convolutions (the trunk's separable conv steps and the modality stems): strides, dilation,
+// asymmetric padding, causal 1-D, one channel and channel counts that are not a multiple of 32.
+TEST(CudaOpsTest, DepthwiseConvolutionsMatchCpu) {
+  ops::Conv2dOptions strided;
+  strided.stride_h = strided.stride_w = 2;
+  strided.pad_top = strided.pad_left = 1;
+  strided.pad_bottom = 0;
+  strided.pad_right = 1;
+  ops::Conv2dOptions dilated;
+  dilated.dilation_h = 2;
+  dilated.dilation_w = 3;
+  dilated.pad_top = dilated.pad_bottom = 2;
+  dilated.pad_left = dilated.pad_right = 3;
+  for (const auto& [options, channels] : {std::pair{strided, int64_t{37}}, std::pair{dilated, int64_t{1}},
+                                          std::pair{ops::Conv2dOptions{}, int64_t{64}}}) {
+    CompareOnDevices({RandomCpu({3, 9, 11, channels}, -1, 1, 50), RandomCpu({3, 3, channels}, -1, 1, 51)},
+                     [o = options](const std::vector<Tensor>& in) { return ops::DepthwiseConv2d(in[0], in[1], o); });
+  }
+  ops::Conv1dOptions causal;
+  causal.causal = true;
+  causal.dilation = 4;
+  CompareOnDevices({RandomCpu({2, 40, 48}, -1, 1, 52), RandomCpu({3, 48}, -1, 1, 53), RandomCpu({48, 24}, -1, 1, 54),
+                    RandomCpu({24}, -1, 1, 55)},
+                   [&](const std::vector<Tensor>& in) { return ops::SeparableConv1d(in[0], in[1], in[2], in[3], causal); });
+  // Many positions per weight: the weight gradient sums 50,000 products in slices, in another order than the
+  // CPU's, so its f32 rounding differs by about sqrt(50,000) ulps: 1e-4.
+  CompareOnDevices({RandomCpu({64, 28, 28, 32}, -1, 1, 56), RandomCpu({3, 3, 32}, -1, 1, 57)},
+                   [](const std::vector<Tensor>& in) { return ops::DepthwiseConv2d(in[0], in[1], {}); }, 1e-4f);
+}
+
+TEST(CudaOpsTest, PairwiseDistancesMatchCpu) {
+  CompareOnDevices({RandomCpu({37, 24}, -1, 1, 70), RandomCpu({8, 24}, -1, 1, 71)},
+                   [](const std::vector<Tensor>& in) { return ops::PairwiseL2(in[0], in[1]); });
+}
+
+TEST(CudaOpsTest, DropoutDrawsTheSameMaskOnBothDevices) {
+  const Tensor x = RandomCpu({50, 70}, -1, 1, 60);
+  const RngKey key{3, 4, 5, 6};
+  EXPECT_EQ(ops::Dropout(x.To(Device::CUDA()), 0.3f, key, true, 11).ToVector(),
+            ops::Dropout(x, 0.3f, key, true, 11).ToVector());
 }
 
 }  // namespace

@@ -4,12 +4,13 @@
 
 #include "core/autograd.h"
 #include "core/cuda_backend.h"
+#include "core/ops/ops.h"
 
 namespace onemodel {
 namespace {
 std::vector<Tensor> ZerosLike(const NamedTensors& params) {
   std::vector<Tensor> out;
-  for (const auto& [_, p] : params) out.push_back(Tensor::Zeros(p.shape()));
+  for (const auto& [_, p] : params) out.push_back(Tensor::Zeros(p.shape(), DType::kF32, p.device()));
   return out;
 }
 
@@ -80,15 +81,23 @@ void Adam::Step(float lr) {
   for (size_t i = 0; i < params_.size(); ++i) {
     Tensor& p = params_[i].second;
     if (!p.grad().defined()) continue;
-    float* w = p.data<float>();
-    const float* g = p.grad().data<float>();
-    float* m = m_[i].data<float>();
-    float* v = v_[i].data<float>();
-    const int64_t n = p.numel();
     // w -= lr * m_hat / (sqrt(v_hat) + eps), with the bias corrections folded into two scalars.
     const float step_size = lr / bias1, inv_sqrt_bias2 = 1.f / std::sqrt(bias2);
     const float decay = o.decoupled_weight_decay ? 1.f - lr * o.weight_decay : 1.f;
     const float l2 = o.decoupled_weight_decay ? 0.f : o.weight_decay;
+    const int64_t n = p.numel();
+    if (!p.device().is_cpu()) {
+      CHECK(m_[i].device() == p.device()) << "Adam: parameter " << params_[i].first << " moved to "
+                                          << p.device().ToString() << " after the optimizer was made";
+      RequireCudaBackend().AdamUpdate(static_cast<float*>(p.raw_data()), static_cast<const float*>(p.grad().raw_data()),
+                                      static_cast<float*>(m_[i].raw_data()), static_cast<float*>(v_[i].raw_data()), n,
+                                      {o.beta1, o.beta2, l2, decay, step_size, inv_sqrt_bias2, o.eps});
+      continue;
+    }
+    float* w = p.data<float>();
+    const float* g = p.grad().data<float>();
+    float* m = m_[i].data<float>();
+    float* v = v_[i].data<float>();
 #pragma omp parallel for simd if (n > (1 << 15))
     for (int64_t j = 0; j < n; ++j) {
       const float gj = g[j] + l2 * w[j];
@@ -111,6 +120,11 @@ double GradSquaredSum(const std::vector<Tensor>& params) {
   double sum = 0.0;
   for (const Tensor& p : params) {
     if (!p.grad().defined()) continue;
+    if (!p.device().is_cpu()) {  // a value the host needs: one device round trip per parameter
+      NoGradScope no_grad;
+      sum += ops::SumAll(ops::Mul(p.grad(), p.grad())).item();
+      continue;
+    }
     const float* g = p.grad().data<float>();
     const int64_t n = p.numel();
 #pragma omp parallel for simd reduction(+ : sum) if (n > (1 << 15))
@@ -125,8 +139,13 @@ void ClipGradsToNorm(const std::vector<Tensor>& params, float norm, float max_no
   const float scale = max_norm / (norm + 1e-6f);
   for (const Tensor& p : params) {
     if (!p.grad().defined()) continue;
-    float* g = p.grad().data<float>();
     const int64_t n = p.numel();
+    if (!p.device().is_cpu()) {
+      float* g = static_cast<float*>(p.grad().raw_data());
+      RequireCudaBackend().ScaleShift(g, g, n, scale, 0.f);
+      continue;
+    }
+    float* g = p.grad().data<float>();
 #pragma omp parallel for simd if (n > (1 << 15))
     for (int64_t j = 0; j < n; ++j) g[j] *= scale;
   }

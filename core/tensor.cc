@@ -9,6 +9,7 @@
 #include "core/autograd.h"
 #include "core/cuda_backend.h"
 #include "core/host_allocator.h"
+#include "core/ops/unary_math.h"
 
 namespace onemodel {
 
@@ -263,13 +264,7 @@ void Tensor::AccumulateGrad(Tensor&& g) {
 
 void Tensor::Backward() const { RunBackward(*this); }
 
-uint16_t FloatToBF16(float value) {
-  uint32_t bits;
-  std::memcpy(&bits, &value, 4);
-  if ((bits & 0x7fffffff) > 0x7f800000) return static_cast<uint16_t>((bits >> 16) | 0x40);  // quiet NaN
-  bits += 0x7fff + ((bits >> 16) & 1);
-  return static_cast<uint16_t>(bits >> 16);
-}
+uint16_t FloatToBF16(float value) { return RoundToBF16(value); }
 
 float BF16ToFloat(uint16_t value) {
   uint32_t bits = static_cast<uint32_t>(value) << 16;

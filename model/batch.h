@@ -20,6 +20,11 @@ struct Batch {
     auto rows = [&](const Tensor& t) { return t.defined() ? t.Narrow(begin, end).Clone() : Tensor(); };
     return {rows(images), rows(input_ids), rows(audio), rows(audio_frames), rows(targets)};
   }
+  // Every tensor copied to `device` (the model reads ids on any device).
+  Batch To(Device device) const {
+    auto to = [&](const Tensor& t) { return t.defined() ? t.To(device) : Tensor(); };
+    return {to(images), to(input_ids), to(audio), to(audio_frames), to(targets)};
+  }
 };
 
 }  // namespace onemodel::model

@@ -20,11 +20,12 @@ constexpr uint16_t kInitPurpose = 55, kDropoutPurpose = 2;
 // column is CTC's blank) and end of sentence.
 constexpr int kPadId = 0, kEosId = 2;
 
-Tensor MaskOf(const Tensor& ids) {
+// 1 at real ids, 0 at padding, on `device`.
+Tensor MaskOf(const Tensor& ids, Device device) {
   const std::vector<int64_t> v = ids.ToIndices();
   std::vector<float> mask(v.size());
   for (size_t i = 0; i < v.size(); ++i) mask[i] = v[i] != 0 ? 1.f : 0.f;
-  return Tensor::FromVector(mask, ids.shape()).To(ids.device());
+  return Tensor::FromVector(mask, ids.shape()).To(device);
 }
 
 Tensor AddTiming(const Tensor& x) {
@@ -41,6 +42,8 @@ uint64_t RowOffset(const Tensor& x, const RunContext& run) {
 MultiModel::MultiModel(const config::TrunkConfig& config, std::vector<TaskHead> heads, uint64_t seed,
                        const moe::MoeParallel& parallel)
     : config_(config),
+      precision_(config.matmul_precision() == config::TrunkConfig::BF16 ? ops::MatmulPrecision::kBF16
+                                                                         : ops::MatmulPrecision::kF32),
       heads_(std::move(heads)),
       seed_(seed),
       encoder_(config, seed, kEncoderLayer, parallel),
@@ -98,13 +101,15 @@ const SymbolModality& MultiModel::Symbols(int task) const { return *symbols_.at(
 MultiModel::Encoded MultiModel::Encode(int task, const Batch& batch, const RunContext& run, TrunkAux* aux) const {
   Encoded e;
   Tensor x;
+  // Batches are built on the host; the model reads them on its own device (ids on any device).
+  const Device device = task_tokens_.front().device();
   if (heads_[task].input == InputModality::kImage) {
-    x = image_->Forward(batch.images);
+    x = image_->Forward(batch.images.To(device));
   } else if (heads_[task].input == InputModality::kAudio) {
-    x = audio_->Forward(batch.audio);
+    x = audio_->Forward(batch.audio.To(device));
   } else {
     x = Symbols(task).Embed(batch.input_ids);
-    e.mask = MaskOf(batch.input_ids);
+    e.mask = MaskOf(batch.input_ids, device);
   }
   x = ops::Dropout(AddTiming(x), config_.dropout(), RngKey{seed_, run.step, kInputDropoutLayer, kDropoutPurpose},
                    run.training, RowOffset(x, run));
@@ -124,12 +129,14 @@ Tensor MultiModel::DecodeStates(int task, const Encoded& encoded, const Tensor& 
 }
 
 ForwardResult MultiModel::Forward(int task, const Batch& batch, const RunContext& run) const {
+  const ops::MatmulPrecisionScope precision(precision_);
   ForwardResult r;
   const Encoded encoded = Encode(task, batch, run, &r.aux);
   const int64_t b = batch.size();
   if (heads_[task].output == OutputModality::kClassLabel) {
     r.logits = class_heads_.at(heads_[task].task)->Logits(DecodeStates(task, encoded, Tensor(), run, &r.aux));
-    r.loss = ops::CrossEntropy(r.logits, ops::Reshape(batch.targets, {b}), config_.label_smoothing());
+    r.loss = ops::CrossEntropy(r.logits, ops::Reshape(batch.targets, {b}).To(r.logits.device()),
+                               config_.label_smoothing());
     r.target_tokens = b;
   } else {
     // Teacher forcing: the decoder reads the task token and targets[:, :-1] and predicts targets.
@@ -181,6 +188,7 @@ Tensor MultiModel::EncoderCtc(int task, const Encoded& encoded, const Batch& bat
 std::vector<int64_t> MultiModel::Classify(int task, const Batch& batch) const {
   CHECK(heads_[task].output == OutputModality::kClassLabel) << heads_[task].task << " has no class-label output";
   NoGradScope no_grad;
+  const ops::MatmulPrecisionScope precision(precision_);
   const RunContext run;
   TrunkAux aux;
   const Encoded encoded = Encode(task, batch, run, &aux);
@@ -191,6 +199,7 @@ std::vector<int64_t> MultiModel::Classify(int task, const Batch& batch) const {
 std::vector<std::vector<int>> MultiModel::Generate(int task, const Batch& batch, const DecodeOptions& options) const {
   CHECK(heads_[task].output == OutputModality::kSymbols) << heads_[task].task << " has no symbol output";
   NoGradScope no_grad;
+  const ops::MatmulPrecisionScope precision(precision_);
   const RunContext run;
   TrunkAux aux;
   const Encoded encoded = Encode(task, batch, run, &aux);

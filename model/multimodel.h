@@ -11,6 +11,7 @@
 
 #include "configs/experiment.pb.h"
 #include "core/module.h"
+#include "core/ops/matmul.h"
 #include "model/batch.h"
 #include "model/decoding.h"
 #include "model/modalities.h"
@@ -54,7 +55,8 @@ class MultiModel : public Module {
   MultiModel(const config::TrunkConfig& config, std::vector<TaskHead> heads, uint64_t seed,
              const moe::MoeParallel& parallel = {});
 
-  // Teacher-forced forward pass of task `task` (an index into heads()).
+  // Teacher-forced forward pass of task `task` (an index into heads()). Batches may be on the host for a model on
+  // the GPU (Module::To): the passes copy what they read.
   ForwardResult Forward(int task, const Batch& batch, const RunContext& run) const;
   // Class-label tasks: the argmax class of each example.
   std::vector<int64_t> Classify(int task, const Batch& batch) const;
@@ -76,6 +78,8 @@ class MultiModel : public Module {
   Tensor EncoderCtc(int task, const Encoded& encoded, const Batch& batch, const std::vector<int64_t>& targets) const;
 
   config::TrunkConfig config_;
+  // The products' precision (config_.matmul_precision) for every pass; each backward keeps its forward's.
+  ops::MatmulPrecision precision_;
   std::vector<TaskHead> heads_;
   uint64_t seed_;
   std::unique_ptr<ImageModality> image_;

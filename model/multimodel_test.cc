@@ -187,6 +187,20 @@ TEST(MultiModelTest, CtcLossOnTheEncoderStates) {
   EXPECT_NEAR(loss[2] - loss[0], 2 * (loss[1] - loss[0]), 1e-4);
 }
 
+// model.matmul_precision: BF16 rounds every product's operands (the routers' excepted): a loss within bf16's
+// precision of the f32 one, and not the same.
+TEST(MultiModelTest, Bf16MatmulPrecisionIsCloseToF32) {
+  std::mt19937 rng(9);
+  const Batch batch = SymbolBatch(rng, 3, 6);
+  config::TrunkConfig config = SmallConfig();
+  const float f32 = MultiModel(config, Heads(), 2).Forward(1, batch, RunContext{}).loss.item();
+  config.set_matmul_precision(config::TrunkConfig::BF16);
+  const float bf16 = MultiModel(config, Heads(), 2).Forward(1, batch, RunContext{}).loss.item();
+  EXPECT_NE(bf16, f32);
+  EXPECT_NEAR(bf16, f32, 2e-2f * std::abs(f32));
+  EXPECT_EQ(ops::CurrentMatmulPrecision(), ops::MatmulPrecision::kF32);  // the pass's scope has ended
+}
+
 TEST(MultiModelDeathTest, CtcNeedsAudioInAndSymbolsOut) {
   std::vector<TaskHead> heads = Heads();
   heads[0].ctc_weight = 0.3f;

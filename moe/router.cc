@@ -16,6 +16,12 @@ constexpr float kNoiseEpsilon = 1e-2f;
 
 Tensor Columns(const Tensor& x, int64_t begin, int64_t end) { return ops::Narrow(x, 1, begin, end); }
 
+// Routers stay in f32 under bf16 mixed precision: a rounded gate logit can flip which experts a token picks.
+Tensor GateMatMul(const Tensor& x, const Tensor& weight) {
+  const ops::MatmulPrecisionScope f32(ops::MatmulPrecision::kF32);
+  return ops::MatMul(x, weight);
+}
+
 }  // namespace
 
 TopKGates TopKSoftmax(const Tensor& logits, int64_t k) {
@@ -66,14 +72,14 @@ Tensor Router::Logits(const Tensor& x) const {
   if (config_.kind() == config::RouterConfig::LAPLACE) {
     return ops::BiasAdd(ops::Scale(ops::PairwiseL2(x, weight_), -1.f), bias_);
   }
-  return ops::MatMul(x, weight_);
+  return GateMatMul(x, weight_);
 }
 
 Tensor Router::SelectionLogits(const Tensor& x, uint32_t step, bool training, Tensor* noise_std,
                                uint64_t token_offset) const {
   const Tensor clean = Logits(x);
   if (config_.kind() != config::RouterConfig::NOISY_TOP_K || !training || !config_.noise()) return clean;
-  const Tensor std = ops::AddScalar(ops::Softplus(ops::MatMul(x, noise_weight_)), kNoiseEpsilon);
+  const Tensor std = ops::AddScalar(ops::Softplus(GateMatMul(x, noise_weight_)), kNoiseEpsilon);
   if (noise_std != nullptr) *noise_std = std;
   const Tensor noise = RandomNormal(clean.shape(), RngKey{seed_, step, layer_, kNoisePurpose}, 0.f, 1.f,
                                     token_offset * num_experts_, x.device());
@@ -100,7 +106,7 @@ Routing Router::Route(const Tensor& x, uint32_t step, bool training, uint64_t to
 
 Routing Router::NoisyTopK(const Tensor& x, uint32_t step, bool training, uint64_t token_offset) const {
   const int64_t k = config_.top_k(), e = num_experts_;
-  const Tensor clean = ops::MatMul(x, weight_);
+  const Tensor clean = GateMatMul(x, weight_);
   const bool noisy = training && config_.noise();
   Tensor noise_std;
   const Tensor logits = SelectionLogits(x, step, training, &noise_std, token_offset);
@@ -114,12 +120,12 @@ Routing Router::NoisyTopK(const Tensor& x, uint32_t step, bool training, uint64_
     const Tensor top = ops::TopK(logits, k + 1).values;
     const Tensor threshold_if_in = Columns(top, k, k + 1);
     const Tensor threshold_if_out = Columns(top, k - 1, k);
-    Tensor is_in = Tensor::Empty(clean.shape());
-    {
-      const std::vector<float> noisy_values = logits.ToVector(), in_threshold = threshold_if_in.ToVector();
-      for (int64_t i = 0; i < is_in.numel(); ++i) is_in.data<float>()[i] = noisy_values[i] > in_threshold[i / e];
-    }
-    is_in = is_in.To(x.device());
+    // Which experts each token picked (its top k of the noisy logits), from the routing's host-side lists: no
+    // copy of the logits back from the device.
+    std::vector<float> picked(clean.numel(), 0.f);
+    const std::vector<int64_t> tokens = r.token.ToIndices(), experts = r.expert.ToIndices();
+    for (size_t i = 0; i < tokens.size(); ++i) picked[tokens[i] * e + experts[i]] = 1.f;
+    const Tensor is_in = Tensor::FromVector(picked, clean.shape()).To(x.device());
     const Tensor prob_if_in = ops::NormalCdf(ops::Div(ops::Sub(clean, threshold_if_in), noise_std));
     const Tensor prob_if_out = ops::NormalCdf(ops::Div(ops::Sub(clean, threshold_if_out), noise_std));
     const Tensor is_out = ops::AddScalar(ops::Scale(is_in, -1.f), 1.f);
@@ -136,7 +142,7 @@ Routing Router::Switch(const Tensor& x, uint32_t step, bool training, uint64_t t
                                       token_offset * static_cast<uint64_t>(x.dim(1)),
                                       x.device()));
   }
-  const Tensor logits = ops::MatMul(input, weight_);
+  const Tensor logits = GateMatMul(input, weight_);
   const Tensor probs = ops::Softmax(logits);
   const ops::TopKResult top = ops::TopK(probs, 1);
   Routing r = FromTopK({top.indices, top.values}, num_experts_);
@@ -146,7 +152,7 @@ Routing Router::Switch(const Tensor& x, uint32_t step, bool training, uint64_t t
 }
 
 Routing Router::GShard(const Tensor& x, uint32_t step, bool training, uint64_t token_offset) const {
-  const Tensor logits = ops::MatMul(x, weight_);
+  const Tensor logits = GateMatMul(x, weight_);
   const Tensor probs = ops::Softmax(logits);
   const ops::TopKResult top = ops::TopK(probs, 2);
   const Tensor gates = ops::Div(top.values, ops::Sum(top.values, 1, /*keepdim=*/true));
@@ -171,7 +177,7 @@ Routing Router::ExpertChoice(const Tensor& x, bool training) const {
   const int64_t t = x.dim(0), e = num_experts_;
   const float cf = training ? config_.capacity_factor_train() : config_.capacity_factor_eval();
   const int64_t capacity = std::min(t, ExpertCapacity(cf, config_.top_k(), t, e));
-  const Tensor logits = ops::MatMul(x, weight_);
+  const Tensor logits = GateMatMul(x, weight_);
   const Tensor probs = ops::Softmax(logits);
   const ops::TopKResult top = ops::TopK(ops::TransposeLast2(probs), capacity);  // [E, C]: each expert's tokens
   Routing r;

@@ -55,6 +55,18 @@ TEST(RouterTest, NoisyTopKIsDeterministicInEvalAndNoisyInTraining) {
   EXPECT_NEAR(total, 2 * 64, 0.25 * 2 * 64);
 }
 
+TEST(RouterTest, GatesStayInF32UnderBf16MixedPrecision) {
+  Router router(Parse("kind: NOISY_TOP_K top_k: 2"), 16, 6, 1, 1);
+  Randomize(router, 1.f, 4);
+  std::mt19937 rng(5);
+  const Tensor x = RandomTensor(rng, {32, 16});
+  NoGradScope no_grad;
+  const std::vector<float> f32 = router.SelectionLogits(x, 1, true).ToVector();
+  const ops::MatmulPrecisionScope bf16(ops::MatmulPrecision::kBF16);
+  EXPECT_EQ(router.SelectionLogits(x, 1, true).ToVector(), f32);
+  EXPECT_NE(ops::MatMul(x, router.NamedParameters()[0].second).ToVector(), router.Logits(x).ToVector());
+}
+
 TEST(RouterTest, SmoothLoadEstimatorGradients) {
   Router router(Parse("kind: NOISY_TOP_K top_k: 2"), 3, 4, 1, 1);
   Randomize(router, 1.f, 4);

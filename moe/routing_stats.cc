@@ -4,6 +4,8 @@
 #include <map>
 
 #include "absl/strings/str_format.h"
+#include "core/autograd.h"
+#include "core/ops/ops.h"
 
 namespace onemodel::moe {
 
@@ -25,11 +27,11 @@ RoutingStats ComputeRoutingStats(const Routing& r, const Tensor& labels) {
   s.load_cv = mean > 0 ? std::sqrt(var) / mean : 0;
   s.activation_ratio = static_cast<double>(active) / e;
   s.drop_rate = r.routed > 0 ? 1.0 - kept / r.routed : 0;
-  if (r.probs.defined()) {
-    const std::vector<float> p = r.probs.ToVector();
-    double total = 0;
-    for (float v : p) total -= v > 0 ? v * std::log(v) : 0;
-    s.router_entropy = r.num_tokens > 0 ? total / r.num_tokens : 0;
+  if (r.probs.defined() && r.num_tokens > 0) {
+    // Summed where the probabilities are (one value comes back from a GPU, not T x E); the 1e-30 makes 0 log 0 = 0.
+    NoGradScope no_grad;
+    const Tensor p = r.probs.Detach();
+    s.router_entropy = -ops::SumAll(ops::Mul(p, ops::Log(ops::AddScalar(p, 1e-30f)))).item() / r.num_tokens;
   }
   if (labels.defined()) {
     const std::vector<int64_t> label = labels.ToIndices();

@@ -9,7 +9,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-GPU_TESTS=(core/cuda_ops_test moe/moe_cuda_test distributed/nccl_communicator_test)
+GPU_TESTS=(core/cuda_ops_test moe/moe_cuda_test model/multimodel_cuda_test train/trainer_cuda_test
+           distributed/nccl_communicator_test)
 GPU_BENCHES=(core/cuda_ops_bench moe/moe_cuda_bench)
 
 bundle() {
@@ -41,6 +42,11 @@ run() {
   echo "== $(date -u +%Y-%m-%dT%H:%MZ) $(nvidia-smi -L | head -1)"
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
   export LD_LIBRARY_PATH="$dir/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  # NCCL and cuDNN are not in every toolkit folder; PyTorch's wheels carry them (nvidia/nccl/lib, nvidia/cudnn/lib).
+  local wheel_libs
+  wheel_libs=$(python3 -c 'import nvidia, os; print(":".join(os.path.join(p, s, "lib") for p in nvidia.__path__
+    for s in ("nccl", "cudnn") if os.path.isdir(os.path.join(p, s, "lib"))))' 2>/dev/null)
+  [[ -n "$wheel_libs" ]] && export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$wheel_libs"
   local passed=0 failed=0 skipped=0 names=()
   for t in "${GPU_TESTS[@]}"; do
     echo "== test ${t##*/}"

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "core/cuda_backend.h"
 #include "model/trunk.h"
 
 namespace onemodel {
@@ -52,6 +53,13 @@ absl::StatusOr<Session> BuildSession(const config::Experiment& config, const moe
     session.tasks.push_back(*std::move(task));
   }
   session.model = std::make_unique<model::MultiModel>(config.model(), heads, config.seed(), parallel);
+  if (config.device() == config::Experiment::CUDA) {
+    std::string why = "this onemodel was built without --config=cuda";
+    if (GetCudaBackend() == nullptr || !GetCudaBackend()->DeviceAvailable(&why)) {
+      return absl::FailedPreconditionError(absl::StrCat("config field device: CUDA, but no GPU is usable: ", why));
+    }
+    session.model->To(Device::CUDA());
+  }
   return session;
 }
 

@@ -1,5 +1,8 @@
 #include "train/toy_tasks.h"
 
+#include <cstdlib>
+#include <filesystem>
+
 #include "configs/config.h"
 #include "core/autograd.h"
 #include "core/rng.h"
@@ -99,6 +102,21 @@ config::Experiment ToyConfig(int dim) {
   CHECK(c.ok()) << c.status();
   c->mutable_model()->set_dim(dim);
   return *c;
+}
+
+std::string EmptyRunDir(const std::string& name) {
+  const char* root = std::getenv("TEST_TMPDIR");
+  const std::string dir = std::string(root != nullptr ? root : "/tmp") + "/" + name;
+  std::filesystem::remove_all(dir);
+  return dir;
+}
+
+TrainOptions QuietRun(const std::string& dir, int64_t stop_after) {
+  TrainOptions o;
+  o.run_dir = dir;
+  o.print = false;
+  o.stop_after = stop_after;
+  return o;
 }
 
 }  // namespace onemodel

@@ -139,6 +139,11 @@ absl::StatusOr<TrainResult> Train(const config::Experiment& config, const TrainO
   absl::StatusOr<TrainingRanks> made_ranks = TrainingRanks::Make(config, options.world);
   if (!made_ranks.ok()) return made_ranks.status();
   const TrainingRanks& ranks = *made_ranks;
+  if (config.device() == config::Experiment::CUDA && ranks.size() > 1) {
+    return absl::UnimplementedError(absl::StrCat(
+        "config field device: CUDA trains in one process (the trainer's ranks exchange host tensors over MPI; the ",
+        "NCCL backend is not wired into it yet), got ", ranks.size(), " ranks"));
+  }
   const bool lead = ranks.rank() == 0;  // logs, metrics and evaluation
   const bool print = options.print && lead;
 

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "configs/config.h"
+#include "core/cuda_backend.h"
 #include "core/rng.h"
 #include "gtest/gtest.h"
 #include "tasks/task.h"
@@ -13,20 +14,6 @@
 
 namespace onemodel {
 namespace {
-
-std::string TempDir(const std::string& name) {
-  const std::string dir = std::string(std::getenv("TEST_TMPDIR")) + "/" + name;
-  std::filesystem::remove_all(dir);
-  return dir;
-}
-
-TrainOptions Options(const std::string& dir, int64_t stop_after = 0) {
-  TrainOptions o;
-  o.run_dir = dir;
-  o.print = false;
-  o.stop_after = stop_after;
-  return o;
-}
 
 NamedTensors Params(const std::string& run_dir) {
   absl::StatusOr<std::string> latest = LatestCheckpoint(run_dir);
@@ -38,13 +25,13 @@ NamedTensors Params(const std::string& run_dir) {
 
 TEST(TrainerTest, ResumeIsBitExact) {
   const config::Experiment config = ToyConfig();
-  const std::string whole = TempDir("whole"), split = TempDir("split");
-  absl::StatusOr<TrainResult> a = Train(config, Options(whole));
+  const std::string whole = EmptyRunDir("whole"), split = EmptyRunDir("split");
+  absl::StatusOr<TrainResult> a = Train(config, QuietRun(whole));
   ASSERT_TRUE(a.ok()) << a.status();
   ASSERT_EQ(a->losses.size(), 8u);
-  absl::StatusOr<TrainResult> b1 = Train(config, Options(split, 4));  // "interrupted" after step 4
+  absl::StatusOr<TrainResult> b1 = Train(config, QuietRun(split, 4));  // "interrupted" after step 4
   ASSERT_TRUE(b1.ok()) << b1.status();
-  absl::StatusOr<TrainResult> b2 = Train(config, Options(split));     // resumes at step 5
+  absl::StatusOr<TrainResult> b2 = Train(config, QuietRun(split));     // resumes at step 5
   ASSERT_TRUE(b2.ok()) << b2.status();
   EXPECT_EQ(b2->first_step, 5);
   std::vector<double> resumed = b1->losses;
@@ -62,11 +49,11 @@ TEST(TrainerTest, ResumeIsBitExact) {
 }
 
 TEST(TrainerTest, CheckpointOfAnotherModelShapeIsAClearError) {
-  const std::string dir = TempDir("shape");
+  const std::string dir = EmptyRunDir("shape");
   config::Experiment small = ToyConfig(16);
   small.mutable_train()->set_max_steps(1);
-  ASSERT_TRUE(Train(small, Options(dir)).ok());
-  absl::StatusOr<TrainResult> r = Train(ToyConfig(24), Options(dir));
+  ASSERT_TRUE(Train(small, QuietRun(dir)).ok());
+  absl::StatusOr<TrainResult> r = Train(ToyConfig(24), QuietRun(dir));
   ASSERT_FALSE(r.ok());
   const std::string message(r.status().message());
   EXPECT_NE(message.find("ckpt-1"), std::string::npos) << message;
@@ -75,10 +62,10 @@ TEST(TrainerTest, CheckpointOfAnotherModelShapeIsAClearError) {
 }
 
 TEST(TrainerTest, CorruptTensorFileIsAClearErrorAndNotOverwritten) {
-  const std::string dir = TempDir("corrupt");
+  const std::string dir = EmptyRunDir("corrupt");
   config::Experiment c = ToyConfig();
   c.mutable_train()->set_max_steps(1);
-  ASSERT_TRUE(Train(c, Options(dir)).ok());
+  ASSERT_TRUE(Train(c, QuietRun(dir)).ok());
   const std::string file = dir + "/ckpt-1/params.safetensors";
   std::string bytes;
   {
@@ -88,7 +75,7 @@ TEST(TrainerTest, CorruptTensorFileIsAClearErrorAndNotOverwritten) {
   bytes[bytes.size() - 3] ^= 0x40;  // a bit of the last tensor's data
   std::ofstream(file, std::ios::binary) << bytes;
   c.mutable_train()->set_max_steps(2);
-  absl::StatusOr<TrainResult> r = Train(c, Options(dir));
+  absl::StatusOr<TrainResult> r = Train(c, QuietRun(dir));
   ASSERT_FALSE(r.ok());
   const std::string message(r.status().message());
   EXPECT_NE(message.find("params.safetensors"), std::string::npos) << message;
@@ -99,7 +86,7 @@ TEST(TrainerTest, CorruptTensorFileIsAClearErrorAndNotOverwritten) {
 TEST(TrainerTest, UnregisteredTaskAndBadFieldsNameTheField) {
   config::Experiment c = ToyConfig();
   c.mutable_tasks(1)->set_name("no_such_task");
-  absl::StatusOr<TrainResult> r = Train(c, Options(TempDir("unregistered")));
+  absl::StatusOr<TrainResult> r = Train(c, QuietRun(EmptyRunDir("unregistered")));
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("tasks[1].name: 'no_such_task' is not a registered task"), std::string::npos)
       << r.status();
@@ -107,16 +94,26 @@ TEST(TrainerTest, UnregisteredTaskAndBadFieldsNameTheField) {
 
   c = ToyConfig();
   c.mutable_model()->set_heads(5);
-  r = Train(c, Options(TempDir("heads")));
+  r = Train(c, QuietRun(EmptyRunDir("heads")));
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("model.heads"), std::string::npos) << r.status();
 
   c = ToyConfig();
   c.mutable_train()->set_max_steps(0);
-  r = Train(c, Options(TempDir("steps")));
+  r = Train(c, QuietRun(EmptyRunDir("steps")));
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("train.max_steps"), std::string::npos) << r.status();
 
+  // CUDA where there is none (the CPU build, or no device) names the field and the reason.
+  std::string why;
+  if (GetCudaBackend() == nullptr || !GetCudaBackend()->DeviceAvailable(&why)) {
+    c = ToyConfig();
+    c.set_device(config::Experiment::CUDA);
+    r = Train(c, QuietRun(EmptyRunDir("device")));
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.status().message().find("config field device: CUDA, but no GPU is usable"), std::string::npos)
+        << r.status();
+  }
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
+#include <algorithm>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <vector>
@@ -27,19 +29,23 @@ namespace {
     CHECK(status == CUBLAS_STATUS_SUCCESS) << #expr << ": status " << status; \
   } while (0)
 
-// Freed blocks are kept per (device, rounded size) and reused: cudaMalloc and cudaFree synchronize the
-// device and cost far more than the kernels of a small op. On an allocation failure the cache is emptied
+// Freed blocks are kept per device and reused: cudaMalloc and cudaFree synchronize the device and cost far more
+// than the kernels of a small op. A request takes the smallest cached block that fits with at most a quarter to
+// spare (twice the size under 1 MiB), so tensors whose sizes move a little from step to step (an MoE layer's
+// kept rows) reuse last step's blocks instead of allocating anew. On an allocation failure the cache is emptied
 // and the allocation retried.
 class CachingAllocator {
  public:
   void* Alloc(size_t bytes, int device) {
     const size_t size = Round(bytes);
+    const size_t limit = size < kLarge ? 2 * size : size + size / 4;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      auto& blocks = free_[{device, size}];
-      if (!blocks.empty()) {
-        void* p = blocks.back();
-        blocks.pop_back();
+      auto& pool = free_[device];
+      auto it = pool.lower_bound(size);
+      if (it != pool.end() && it->first <= limit) {
+        void* p = it->second;
+        pool.erase(it);
         return p;
       }
     }
@@ -52,38 +58,67 @@ class CachingAllocator {
     }
     std::lock_guard<std::mutex> lock(mu_);
     size_of_[p] = {device, size};
+    ++stats_.device_allocations;
+    stats_.bytes_held += size;
     return p;
   }
   void Free(void* p) {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = size_of_.find(p);
     CHECK(it != size_of_.end()) << "CUDA free of a pointer this allocator did not give out";
-    free_[it->second].push_back(p);
+    free_[it->second.first].emplace(it->second.second, p);
   }
   void EmptyCache() {
     std::lock_guard<std::mutex> lock(mu_);
     OM_CUDA_CHECK(cudaDeviceSynchronize());
-    for (auto& [key, blocks] : free_) {
-      for (void* p : blocks) {
+    for (auto& [device, pool] : free_) {
+      for (const auto& [size, p] : pool) {
         OM_CUDA_CHECK(cudaFree(p));
         size_of_.erase(p);
+        stats_.bytes_held -= size;
       }
-      blocks.clear();
+      pool.clear();
     }
+  }
+  CudaBackend::MemoryStats Stats() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stats_;
   }
 
  private:
+  static constexpr size_t kLarge = size_t{1} << 20;
   static size_t Round(size_t bytes) {
-    const size_t unit = bytes < (size_t{1} << 20) ? 512 : (size_t{1} << 20);
+    const size_t unit = bytes < kLarge ? 512 : kLarge;
     return std::max<size_t>(unit, (bytes + unit - 1) / unit * unit);
   }
   std::mutex mu_;
-  std::map<std::pair<int, size_t>, std::vector<void*>> free_;
+  std::map<int, std::multimap<size_t, void*>> free_;
   std::map<void*, std::pair<int, size_t>> size_of_;
+  CudaBackend::MemoryStats stats_;
 };
 
 class Backend : public CudaBackend {
  public:
+  // Device scratch for one call's kernels. It goes back to the cache when the call returns: kernels queued later
+  // on the same stream run after these, so a reuse cannot overtake them.
+  class Scratch {
+   public:
+    Scratch(Backend& backend, size_t bytes) : backend_(backend) {
+      if (bytes == 0) return;
+      OM_CUDA_CHECK(cudaGetDevice(&device_));
+      ptr_ = backend_.Alloc(bytes, device_);
+    }
+    ~Scratch() {
+      if (ptr_ != nullptr) backend_.Free(ptr_, device_);
+    }
+    float* get() const { return static_cast<float*>(ptr_); }
+
+   private:
+    Backend& backend_;
+    int device_ = 0;
+    void* ptr_ = nullptr;
+  };
+
   bool DeviceAvailable(std::string* why) override {
     int count = 0;
     const cudaError_t err = cudaGetDeviceCount(&count);
@@ -102,10 +137,26 @@ class Backend : public CudaBackend {
   void Copy(void* dst, bool dst_on_device, const void* src, bool src_on_device, size_t bytes) override {
     const cudaMemcpyKind kind = dst_on_device ? (src_on_device ? cudaMemcpyDeviceToDevice : cudaMemcpyHostToDevice)
                                               : (src_on_device ? cudaMemcpyDeviceToHost : cudaMemcpyHostToHost);
+    if (kind == cudaMemcpyDeviceToDevice) {
+      OM_CUDA_CHECK(cudaMemcpy(dst, src, bytes, kind));
+      return;
+    }
+    const auto start = std::chrono::steady_clock::now();
     OM_CUDA_CHECK(cudaMemcpy(dst, src, bytes, kind));
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::lock_guard<std::mutex> lock(copy_mu_);
+    ++host_copies_;
+    host_copy_seconds_ += seconds;
   }
   void Zero(void* ptr, size_t bytes) override { OM_CUDA_CHECK(cudaMemsetAsync(ptr, 0, bytes)); }
   void Synchronize() override { OM_CUDA_CHECK(cudaDeviceSynchronize()); }
+  MemoryStats Memory() override {
+    MemoryStats stats = allocator_.Stats();
+    std::lock_guard<std::mutex> lock(copy_mu_);
+    stats.host_copies = host_copies_;
+    stats.host_copy_seconds = host_copy_seconds_;
+    return stats;
+  }
 
   void UnaryForward(UnaryKind kind, const float* x, float* y, int64_t n) override {
     LaunchUnaryForward(kind, x, y, n);
@@ -120,6 +171,14 @@ class Backend : public CudaBackend {
     if (n > 0) LaunchBinary(kind, a, b, out, n);
     Check();
   }
+  void BroadcastBinary(BinaryKind kind, const float* a, const float* b, float* out, const Strided& s) override {
+    LaunchBroadcastBinary(kind, a, b, out, s);
+    Check();
+  }
+  void SumOverBroadcast(const float* x, float* out, const Strided& s) override {
+    LaunchSumOverBroadcast(x, out, s);
+    Check();
+  }
   void ScaleShift(const float* x, float* out, int64_t n, float scale, float shift) override {
     if (n > 0) LaunchScaleShift(x, out, n, scale, shift);
     Check();
@@ -129,7 +188,11 @@ class Backend : public CudaBackend {
     Check();
   }
   void ReduceAxis(const float* x, float* out, int64_t outer, int64_t n, int64_t inner, float scale) override {
-    if (outer * inner > 0) LaunchReduceAxis(x, out, outer, n, inner, scale);
+    if (outer * inner > 0) {
+      const int slices = ReduceAxisSlices(outer, n, inner);
+      Scratch partial(*this, sizeof(float) * outer * inner * slices);
+      LaunchReduceAxis(x, out, outer, n, inner, scale, partial.get(), slices);
+    }
     Check();
   }
   void ExpandAxis(const float* g, float* out, int64_t outer, int64_t n, int64_t inner, float scale) override {
@@ -144,6 +207,18 @@ class Backend : public CudaBackend {
                                 static_cast<int>(n), static_cast<int>(m), static_cast<int>(k), &alpha, b,
                                 static_cast<int>(trans_b ? k : n), a, static_cast<int>(trans_a ? m : k), &beta, c,
                                 static_cast<int>(n)));
+  }
+  void GemmBF16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const uint16_t* a,
+                const uint16_t* b, float beta, float* c) override {
+    if (m == 0 || n == 0) return;
+    OM_CUBLAS_CHECK(cublasGemmEx(Handle(), trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
+                                 static_cast<int>(n), static_cast<int>(m), static_cast<int>(k), &alpha, b, CUDA_R_16BF,
+                                 static_cast<int>(trans_b ? k : n), a, CUDA_R_16BF, static_cast<int>(trans_a ? m : k),
+                                 &beta, c, CUDA_R_32F, static_cast<int>(n), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+  }
+  void ToBF16(const float* x, uint16_t* out, int64_t n) override {
+    if (n > 0) LaunchToBF16(x, out, n);
+    Check();
   }
   void SoftmaxForward(const float* x, float* y, int64_t rows, int64_t n, bool log) override {
     LaunchSoftmaxForward(x, y, rows, n, log);
@@ -224,6 +299,37 @@ class Backend : public CudaBackend {
     if (n > 0) LaunchSgdUpdate(w, g, n, lr, weight_decay);
     Check();
   }
+  void AdamUpdate(float* w, const float* g, float* m, float* v, int64_t n, const AdamScalars& s) override {
+    if (n > 0) LaunchAdamUpdate(w, g, m, v, n, s);
+    Check();
+  }
+  void DropoutMask(float* out, int64_t n, uint64_t seed, uint32_t step, uint16_t layer, uint16_t purpose,
+                   uint64_t offset, float p, float keep_scale) override {
+    if (n > 0) LaunchDropoutMask(out, n, seed, step, layer, purpose, offset, p, keep_scale);
+    Check();
+  }
+  void DistanceFinish(float* d, const float* xn, const float* wn, int64_t n, int64_t e) override {
+    LaunchDistanceFinish(d, xn, wn, n, e);
+    Check();
+  }
+  void DistanceGradScale(const float* g, const float* dist, float* s, int64_t count) override {
+    LaunchDistanceGradScale(g, dist, s, count);
+    Check();
+  }
+  void DepthwiseConvForward(const DepthwiseConvShape& s, const float* x, const float* weight, float* out) override {
+    LaunchDepthwiseConvForward(s, x, weight, out);
+    Check();
+  }
+  void DepthwiseConvBackward(const DepthwiseConvShape& s, const float* x, const float* weight, const float* grad_out,
+                             float* grad_x, float* grad_weight) override {
+    if (grad_x != nullptr) LaunchDepthwiseConvBackwardInput(s, weight, grad_out, grad_x);
+    if (grad_weight != nullptr) {
+      const int chunks = DepthwiseConvWeightChunks(s);
+      Scratch partial(*this, sizeof(float) * chunks * s.kh * s.kw * s.c);
+      LaunchDepthwiseConvBackwardWeight(s, x, grad_out, partial.get(), chunks, grad_weight);
+    }
+    Check();
+  }
 
  private:
   static void Check() { OM_CUDA_CHECK(cudaGetLastError()); }
@@ -236,6 +342,9 @@ class Backend : public CudaBackend {
     return handle_;
   }
   CachingAllocator allocator_;
+  std::mutex copy_mu_;
+  int64_t host_copies_ = 0;
+  double host_copy_seconds_ = 0;
   std::once_flag handle_once_;
   cublasHandle_t handle_ = nullptr;
 };

@@ -4,22 +4,12 @@
 
 #include <cfloat>
 
+#include "core/cuda/grid.h"
 #include "core/cuda/kernels.h"
 #include "core/philox.h"
 
 namespace onemodel::cuda {
 namespace {
-
-constexpr int kThreads = 256;
-
-int Blocks(int64_t n) {
-  const int64_t blocks = (n + kThreads - 1) / kThreads;
-  return static_cast<int>(blocks < 65535 ? (blocks > 0 ? blocks : 1) : 65535);
-}
-
-#define OM_GRID_STRIDE(i, n)                                                             \
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < (n); \
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
 
 __global__ void GatherRowsKernel(const float* __restrict__ x, const int64_t* __restrict__ index,
                                  float* __restrict__ out, int64_t m, int64_t width) {

@@ -14,10 +14,22 @@ void LaunchUnaryForward(UnaryKind kind, const float* x, float* y, int64_t n);
 void LaunchUnaryBackward(UnaryKind kind, const float* x, const float* y, const float* grad_y, float* grad_x,
                          int64_t n);
 void LaunchBinary(BinaryKind kind, CudaBackend::Operand a, CudaBackend::Operand b, float* out, int64_t n);
+void LaunchBroadcastBinary(BinaryKind kind, const float* a, const float* b, float* out, const CudaBackend::Strided& s);
+void LaunchSumOverBroadcast(const float* x, float* out, const CudaBackend::Strided& s);
 void LaunchScaleShift(const float* x, float* out, int64_t n, float scale, float shift);
 void LaunchAddInPlace(float* dst, const float* src, int64_t n);
+void LaunchToBF16(const float* x, uint16_t* out, int64_t n);
 void LaunchSgdUpdate(float* w, const float* g, int64_t n, float lr, float weight_decay);
-void LaunchReduceAxis(const float* x, float* out, int64_t outer, int64_t n, int64_t inner, float scale);
+void LaunchAdamUpdate(float* w, const float* g, float* m, float* v, int64_t n, const CudaBackend::AdamScalars& s);
+void LaunchDropoutMask(float* out, int64_t n, uint64_t seed, uint32_t step, uint16_t layer, uint16_t purpose,
+                       uint64_t offset, float p, float keep_scale);
+// Sums over the middle axis. slices = ReduceAxisSlices(...): 0 runs a thread per output; otherwise `partial` holds
+// outer * inner * slices floats for the sliced block sums, added in order afterwards.
+int ReduceAxisSlices(int64_t outer, int64_t n, int64_t inner);
+void LaunchDistanceFinish(float* d, const float* xn, const float* wn, int64_t n, int64_t e);
+void LaunchDistanceGradScale(const float* g, const float* dist, float* s, int64_t count);
+void LaunchReduceAxis(const float* x, float* out, int64_t outer, int64_t n, int64_t inner, float scale, float* partial,
+                      int slices);
 void LaunchExpandAxis(const float* g, float* out, int64_t outer, int64_t n, int64_t inner, float scale);
 
 void LaunchSoftmaxForward(const float* x, float* y, int64_t rows, int64_t n, bool log);
@@ -44,6 +56,16 @@ void LaunchGatherLastDimBackward(const float* g, const int64_t* index, float* gr
 void LaunchTranspose(const float* x, float* out, int64_t batch, int64_t r, int64_t c);
 void LaunchRandom(float* out, int64_t n, uint64_t seed, uint32_t step, uint16_t layer, uint16_t purpose,
                   uint64_t offset, bool normal, float shift, float scale);
+
+// Depthwise conv (conv.cu). The weight gradient sums positions in `chunks` fixed slices into `partial`
+// [chunks, kh * kw * c], then the slices in order.
+void LaunchDepthwiseConvForward(const CudaBackend::DepthwiseConvShape& s, const float* x, const float* weight,
+                                float* out);
+void LaunchDepthwiseConvBackwardInput(const CudaBackend::DepthwiseConvShape& s, const float* weight,
+                                      const float* grad_out, float* grad_x);
+void LaunchDepthwiseConvBackwardWeight(const CudaBackend::DepthwiseConvShape& s, const float* x, const float* grad_out,
+                                       float* partial, int chunks, float* grad_weight);
+int DepthwiseConvWeightChunks(const CudaBackend::DepthwiseConvShape& s);
 
 }  // namespace onemodel::cuda
 

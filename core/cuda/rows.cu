@@ -4,12 +4,11 @@
 
 #include <cfloat>
 
+#include "core/cuda/grid.h"
 #include "core/cuda/kernels.h"
 
 namespace onemodel::cuda {
 namespace {
-
-constexpr int kThreads = 256;
 
 // Block-wide sum (or max) of one value per thread; every thread gets the result.
 template <bool kMax>

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "core/autograd.h"
+#include "core/cuda_backend.h"
 #include "core/ops/axis.h"
 #include "core/ops/elementwise.h"
 #include "core/ops/matmul.h"
@@ -55,47 +56,66 @@ inline void MulAdd(float* __restrict out, const float* __restrict a, const float
 
 }  // namespace
 
+namespace {
+
+CudaBackend::DepthwiseConvShape CudaShape(const ConvGeometry& g, const Conv2dOptions& o) {
+  return {g.b, g.h, g.w, g.c, g.kh, g.kw, g.oh, g.ow, o.stride_h, o.stride_w, o.pad_top, o.pad_left,
+          o.dilation_h, o.dilation_w};
+}
+
+void ForwardCpu(const ConvGeometry& g, const Conv2dOptions& o, const float* px, const float* pw, float* po) {
+  const int64_t c = g.c;
+#pragma omp parallel for if (g.b * g.oh * g.ow * g.c * g.kh * g.kw > (1 << 15))
+  for (int64_t b = 0; b < g.b; ++b) {
+    ForEachTap(g, o, b, [&](int64_t oi, int64_t ii, int64_t wi) { MulAdd(po + oi * c, px + ii * c, pw + wi * c, c); });
+  }
+}
+
+// gx and gw start zeroed.
+void BackwardCpu(const ConvGeometry& g, const Conv2dOptions& o, const float* px, const float* pw, const float* pg,
+                 float* pgx, float* pgw) {
+  const int64_t c = g.c, weight_size = g.kh * g.kw * g.c;
+  // Weight gradient: one partial per batch element, summed in order afterwards (deterministic).
+  std::vector<float> partial(g.b * weight_size, 0.f);
+#pragma omp parallel for if (g.b * g.oh * g.ow * g.c * g.kh * g.kw > (1 << 15))
+  for (int64_t b = 0; b < g.b; ++b) {
+    float* pgw_b = partial.data() + b * weight_size;
+    ForEachTap(g, o, b, [&](int64_t oi, int64_t ii, int64_t wi) {
+      MulAdd(pgx + ii * c, pg + oi * c, pw + wi * c, c);
+      MulAdd(pgw_b + wi * c, pg + oi * c, px + ii * c, c);
+    });
+  }
+  for (int64_t b = 0; b < g.b; ++b) {
+    for (int64_t i = 0; i < weight_size; ++i) pgw[i] += partial[b * weight_size + i];
+  }
+}
+
+}  // namespace
+
 Tensor DepthwiseConv2d(const Tensor& x, const Tensor& weight, const Conv2dOptions& o) {
-  CheckCpuF32("DepthwiseConv2d", x);
-  CheckCpuF32("DepthwiseConv2d", weight);
+  CheckF32("DepthwiseConv2d", x);
+  CheckF32("DepthwiseConv2d", weight);
+  CheckSameDevice("DepthwiseConv2d", x, weight);
   CHECK(x.ndim() == 4 && weight.ndim() == 3 && weight.dim(2) == x.dim(3))
       << "DepthwiseConv2d: x " << ShapeToString(x.shape()) << " and weight " << ShapeToString(weight.shape())
       << " must be [B, H, W, C] and [KH, KW, C]";
   ConvGeometry g{x.dim(0), x.dim(1), x.dim(2), x.dim(3), weight.dim(0), weight.dim(1), 0, 0};
   g.oh = WindowOutputSize("DepthwiseConv2d (height)", g.h, g.kh, o.stride_h, o.pad_top, o.pad_bottom, o.dilation_h);
   g.ow = WindowOutputSize("DepthwiseConv2d (width)", g.w, g.kw, o.stride_w, o.pad_left, o.pad_right, o.dilation_w);
-  Tensor out = Tensor::Zeros({g.b, g.oh, g.ow, g.c});
-  const float* px = x.data<float>();
-  const float* pw = weight.data<float>();
-  float* po = out.data<float>();
-  const int64_t c = g.c;
-#pragma omp parallel for if (g.b * g.oh * g.ow * g.c * g.kh * g.kw > (1 << 15))
-  for (int64_t b = 0; b < g.b; ++b) {
-    ForEachTap(g, o, b, [&](int64_t oi, int64_t ii, int64_t wi) {
-      MulAdd(po + oi * c, px + ii * c, pw + wi * c, c);
-    });
+  const Device device = x.device();
+  Tensor out = Tensor::Zeros({g.b, g.oh, g.ow, g.c}, DType::kF32, device);
+  if (OnCuda(x)) {
+    RequireCudaBackend().DepthwiseConvForward(CudaShape(g, o), F32(x), F32(weight), F32(out));
+  } else {
+    ForwardCpu(g, o, F32(x), F32(weight), F32(out));
   }
-  return Record(out, "DepthwiseConv2d", {x, weight}, [x, weight, g, o](const Tensor& grad, const Tensor&) {
-    const int64_t c = g.c;
-    const float* pg = grad.data<float>();
-    const float* px = x.data<float>();
-    const float* pw = weight.data<float>();
-    Tensor gx = Tensor::Zeros(x.shape());
-    float* pgx = gx.data<float>();
-    // Weight gradient: one partial per batch element, summed in order afterwards (deterministic).
-    std::vector<float> partial(g.b * weight.numel(), 0.f);
-#pragma omp parallel for if (g.b * g.oh * g.ow * g.c * g.kh * g.kw > (1 << 15))
-    for (int64_t b = 0; b < g.b; ++b) {
-      float* pgw = partial.data() + b * weight.numel();
-      ForEachTap(g, o, b, [&](int64_t oi, int64_t ii, int64_t wi) {
-        MulAdd(pgx + ii * c, pg + oi * c, pw + wi * c, c);
-        MulAdd(pgw + wi * c, pg + oi * c, px + ii * c, c);
-      });
-    }
-    Tensor gw = Tensor::Zeros(weight.shape());
-    float* pgw = gw.data<float>();
-    for (int64_t b = 0; b < g.b; ++b) {
-      for (int64_t i = 0; i < weight.numel(); ++i) pgw[i] += partial[b * weight.numel() + i];
+  return Record(out, "DepthwiseConv2d", {x, weight}, [x, weight, g, o, device](const Tensor& grad, const Tensor&) {
+    Tensor gx = Tensor::Zeros(x.shape(), DType::kF32, device);
+    Tensor gw = Tensor::Zeros(weight.shape(), DType::kF32, device);
+    if (OnCuda(x)) {
+      RequireCudaBackend().DepthwiseConvBackward(CudaShape(g, o), F32(x), F32(weight), F32(grad), F32(gx), F32(gw));
+    } else {
+      BackwardCpu(g, o, F32(x), F32(weight), F32(grad), F32(gx), F32(gw));
     }
     return std::vector<Tensor>{gx, gw};
   });

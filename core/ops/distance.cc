@@ -5,7 +5,11 @@
 
 #include "core/autograd.h"
 #include "core/ops/axis.h"
+#include "core/cuda_backend.h"
+#include "core/ops/elementwise.h"
 #include "core/ops/matmul.h"
+#include "core/ops/reduce.h"
+#include "core/ops/shape.h"
 
 namespace onemodel::ops {
 namespace {
@@ -34,14 +38,41 @@ Tensor SelfMinusProduct(const Tensor& self, const float* s, int64_t n, int64_t e
   return out;
 }
 
+// The CUDA side: the GEMM and the row norms through the device's ops, the pointwise parts as kernels; the
+// backward is the same two formulas as the CPU's, composed of device ops.
+Tensor PairwiseL2Cuda(const Tensor& x, const Tensor& w) {
+  const int64_t n = x.dim(0), e = w.dim(0);
+  CudaBackend& cuda = RequireCudaBackend();
+  const MatmulPrecisionScope f32(MatmulPrecision::kF32);  // the Laplace router's logits: f32, as on the CPU
+  Tensor out;
+  {
+    NoGradScope no_grad;
+    out = Scale(MatMul(x, w, false, true), -2.f);
+    const Tensor xn = Sum(Mul(x, x), 1), wn = Sum(Mul(w, w), 1);
+    cuda.DistanceFinish(F32(out), F32(xn), F32(wn), n, e);
+  }
+  return Record(out, "PairwiseL2", {x, w}, [x, w, n, e](const Tensor& g, const Tensor& dist) {
+    const MatmulPrecisionScope f32(MatmulPrecision::kF32);
+    Tensor s = Tensor::Empty({n, e}, DType::kF32, x.device());
+    RequireCudaBackend().DistanceGradScale(F32(g), F32(dist), F32(s), n * e);
+    // dx = x * rowsum(s) - s w, dw = w * colsum(s) - s^T x.
+    Tensor gx, gw;
+    if (x.requires_grad()) gx = Sub(Mul(x, Sum(s, 1, true)), MatMul(s, w));
+    if (w.requires_grad()) gw = Sub(Mul(w, Reshape(Sum(s, 0), {e, 1})), MatMul(s, x, true, false));
+    return std::vector<Tensor>{gx, gw};
+  });
+}
+
 }  // namespace
 
 Tensor PairwiseL2(const Tensor& x, const Tensor& w) {
-  CheckCpuF32("PairwiseL2", x);
-  CheckCpuF32("PairwiseL2", w);
+  CheckF32("PairwiseL2", x);
+  CheckF32("PairwiseL2", w);
+  CheckSameDevice("PairwiseL2", x, w);
   CHECK(x.ndim() == 2 && w.ndim() == 2 && x.dim(1) == w.dim(1))
       << "PairwiseL2: x " << ShapeToString(x.shape()) << " and w " << ShapeToString(w.shape())
       << " must be [N, D] and [E, D]";
+  if (OnCuda(x)) return PairwiseL2Cuda(x, w);
   const int64_t n = x.dim(0), e = w.dim(0), d = x.dim(1);
   Tensor out = Tensor::Empty({n, e});
   float* po = out.data<float>();

@@ -12,9 +12,13 @@ namespace {
 
 constexpr int64_t kParallelGrain = 1 << 15;
 
+// `shorter` repeats over the leading dims of `longer`. Its own leading 1s count as absent: [1, 1, d] repeats over
+// [b, 1, d] as [d] does.
 bool IsSuffix(const Shape& shorter, const Shape& longer) {
   if (shorter.size() > longer.size()) return false;
-  return std::equal(shorter.begin(), shorter.end(), longer.end() - shorter.size());
+  size_t ones = 0;
+  while (ones < shorter.size() && shorter[ones] == 1) ++ones;
+  return std::equal(shorter.begin() + ones, shorter.end(), longer.end() - (shorter.size() - ones));
 }
 
 // Numpy broadcasting: shapes aligned from the right; each dim pair equal or one of them 1.
@@ -77,13 +81,32 @@ int64_t PerRowCount(const Shape& small, const Shape& big) {
 
 // out[i] = f(a[.], b[.]). Fast paths: one shape a suffix of the other (bias, scalar), or one a per-row value
 // of the other ([A, 1] against [A, d]); otherwise general numpy broadcasting.
-// The CUDA side of Broadcast: the same fast patterns, as one strided kernel.
+// The strided layout of x's elements (shape `full`, strides of x or 0 where it repeats) for the CUDA kernels.
+CudaBackend::Strided StridedLayout(const char* op, const Shape& full, const std::vector<int64_t>& a_stride,
+                                   const std::vector<int64_t>& b_stride) {
+  CHECK_LE(full.size(), static_cast<size_t>(CudaBackend::kMaxDims))
+      << op << ": broadcasting over " << full.size() << " dims on CUDA (at most " << CudaBackend::kMaxDims << ")";
+  CudaBackend::Strided s{static_cast<int>(full.size()), {}, {}, {}};
+  for (size_t d = 0; d < full.size(); ++d) {
+    s.shape[d] = full[d];
+    s.a_stride[d] = a_stride[d];
+    s.b_stride[d] = b_stride[d];
+  }
+  return s;
+}
+
+// The CUDA side of Broadcast: the fast patterns as one strided kernel, anything else through the general one.
 Tensor BroadcastCuda(const char* op, BinaryKind kind, const Tensor& a, const Tensor& b) {
   const int64_t rows_b = PerRowCount(b.shape(), a.shape()), rows_a = PerRowCount(a.shape(), b.shape());
   const bool a_long = IsSuffix(b.shape(), a.shape()) || rows_b > 0;
-  CHECK(a_long || IsSuffix(a.shape(), b.shape()) || rows_a > 0)
-      << op << ": shapes " << ShapeToString(a.shape()) << " and " << ShapeToString(b.shape())
-      << " need general broadcasting, which has no CUDA kernel yet";
+  if (!a_long && !IsSuffix(a.shape(), b.shape()) && rows_a == 0) {
+    const Shape shape = BroadcastShape(op, a.shape(), b.shape());
+    Tensor out = Tensor::Empty(shape, DType::kF32, a.device());
+    RequireCudaBackend().BroadcastBinary(
+        kind, F32(a), F32(b), F32(out),
+        StridedLayout(op, shape, BroadcastStrides(a.shape(), shape), BroadcastStrides(b.shape(), shape)));
+    return out;
+  }
   const Tensor& full = a_long ? a : b;
   const Tensor& small = a_long ? b : a;
   const int64_t n = full.numel(), rows = a_long ? rows_b : rows_a;
@@ -180,10 +203,14 @@ Tensor SumToShape(const Tensor& x, const Shape& shape) {
     const int64_t small = NumElements(shape);
     if (const int64_t rows = PerRowCount(shape, x.shape()); rows > 0) {
       RequireCudaBackend().ReduceAxis(F32(x), F32(out), rows, x.numel() / rows, 1, 1.f);
-    } else {
-      CHECK(IsSuffix(shape, x.shape())) << "SumToShape: " << ShapeToString(shape) << " to "
-                                        << ShapeToString(x.shape()) << " has no CUDA kernel yet";
+    } else if (IsSuffix(shape, x.shape())) {
       RequireCudaBackend().ReduceAxis(F32(x), F32(out), 1, small == 0 ? 0 : x.numel() / small, small, 1.f);
+    } else {
+      CHECK(BroadcastShape("SumToShape", shape, x.shape()) == x.shape())
+          << "SumToShape: " << ShapeToString(shape) << " does not broadcast to " << ShapeToString(x.shape());
+      const CudaBackend::Strided layout = StridedLayout("SumToShape", x.shape(), BroadcastStrides(x.shape(), x.shape()),
+                                                        BroadcastStrides(shape, x.shape()));
+      RequireCudaBackend().SumOverBroadcast(F32(x), F32(out), layout);
     }
     return out;
   }

@@ -3,6 +3,7 @@
 #include <cblas.h>
 
 #include "core/autograd.h"
+#include "core/cuda_backend.h"
 #include "core/ops/axis.h"
 
 namespace onemodel::ops {
@@ -49,16 +50,55 @@ void ForEachGroup(const Device& device, const std::vector<int64_t>& group_sizes,
 }  // namespace
 
 namespace {
-// Gemm on the device of the tensors: OpenBLAS on the CPU, cuBLAS on CUDA.
-void GemmOn(const Device& device, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
-            const float* a, const float* b, float beta, float* c) {
+
+thread_local MatmulPrecision current_precision = MatmulPrecision::kF32;
+
+// One operand of a product as the GEMM at its precision reads it: the f32 tensor itself, or its bf16 rounding
+// (bf16 bits on CUDA; on the CPU an f32 copy holding the rounded values).
+class GemmInput {
+ public:
+  GemmInput(const Tensor& x, MatmulPrecision precision) : t_(x) {
+    if (precision == MatmulPrecision::kF32) return;
+    if (x.device().is_cpu()) {
+      t_ = Tensor::Empty(x.shape(), DType::kF32);
+      const float* src = F32(x);
+      float* dst = F32(t_);
+      const int64_t n = x.numel();
+#pragma omp parallel for if (n > (1 << 16))
+      for (int64_t i = 0; i < n; ++i) dst[i] = BF16ToFloat(FloatToBF16(src[i]));
+    } else {
+      t_ = Tensor::Empty(x.shape(), DType::kBF16, x.device());
+      RequireCudaBackend().ToBF16(F32(x), static_cast<uint16_t*>(t_.raw_data()), x.numel());
+    }
+  }
+  bool bf16() const { return t_.dtype() == DType::kBF16; }
+  const float* F32At(int64_t offset) const { return F32(t_) + offset; }
+  const uint16_t* BF16At(int64_t offset) const { return static_cast<const uint16_t*>(t_.raw_data()) + offset; }
+
+ private:
+  Tensor t_;
+};
+
+// C = op(A) op(B) on the device of the operands: OpenBLAS on the CPU, cuBLAS on CUDA (bf16 operands through
+// the tensor cores). a and b are element offsets into the prepared operands.
+void GemmOn(const Device& device, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const GemmInput& a,
+            int64_t a_at, const GemmInput& b, int64_t b_at, float* c) {
   if (device.is_cpu()) {
-    Gemm(trans_a, trans_b, m, n, k, alpha, a, b, beta, c);
+    Gemm(trans_a, trans_b, m, n, k, 1.f, a.F32At(a_at), b.F32At(b_at), 0.f, c);
+  } else if (a.bf16()) {
+    RequireCudaBackend().GemmBF16(trans_a, trans_b, m, n, k, 1.f, a.BF16At(a_at), b.BF16At(b_at), 0.f, c);
   } else {
-    RequireCudaBackend().Gemm(trans_a, trans_b, m, n, k, alpha, a, b, beta, c);
+    RequireCudaBackend().Gemm(trans_a, trans_b, m, n, k, 1.f, a.F32At(a_at), b.F32At(b_at), 0.f, c);
   }
 }
+
 }  // namespace
+
+MatmulPrecisionScope::MatmulPrecisionScope(MatmulPrecision precision) : previous_(current_precision) {
+  current_precision = precision;
+}
+MatmulPrecisionScope::~MatmulPrecisionScope() { current_precision = previous_; }
+MatmulPrecision CurrentMatmulPrecision() { return current_precision; }
 
 void Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
           const float* b, float beta, float* c) {
@@ -84,8 +124,11 @@ Tensor MatMul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
   if (trans_a) out_shape.back() = d.m;
   out_shape.push_back(d.n);
   Tensor out = Tensor::Empty(out_shape, DType::kF32, a.device());
-  GemmOn(a.device(), trans_a, trans_b, d.m, d.n, d.k, 1.f, F32(a), F32(b), 0.f, F32(out));
-  return Record(out, "MatMul", {a, b}, [a, b, trans_a, trans_b](const Tensor& g, const Tensor&) {
+  const MatmulPrecision precision = current_precision;
+  GemmOn(a.device(), trans_a, trans_b, d.m, d.n, d.k, GemmInput(a2, precision), 0, GemmInput(b, precision), 0,
+         F32(out));
+  return Record(out, "MatMul", {a, b}, [a, b, trans_a, trans_b, precision](const Tensor& g, const Tensor&) {
+    const MatmulPrecisionScope scope(precision);
     const Tensor a2 = a.View({-1, a.dim(-1)});
     const Tensor g2 = g.View({-1, g.dim(-1)});
     Tensor ga, gb;
@@ -105,18 +148,18 @@ Tensor BatchedMatMul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_
       << ShapeToString(b.shape());
   GemmDims d = ResolveDims("BatchedMatMul", a, b, trans_a, trans_b, 1);
   Tensor out = Tensor::Empty({d.batch, d.m, d.n}, DType::kF32, a.device());
-  const float* pa = F32(a);
-  const float* pb = F32(b);
+  const MatmulPrecision precision = current_precision;
+  const GemmInput pa(a, precision), pb(b, precision);
   float* po = F32(out);
   // Attention's per-head products are many small GEMMs: on the CPU they run in parallel, one thread each
   // (OpenBLAS runs single-threaded inside a parallel region), instead of threading every tiny GEMM.
   const Device device = a.device();
 #pragma omp parallel for if (d.batch > 1 && device.is_cpu())
   for (int64_t i = 0; i < d.batch; ++i) {
-    GemmOn(device, trans_a, trans_b, d.m, d.n, d.k, 1.f, pa + i * d.m * d.k, pb + i * d.k * d.n, 0.f,
-           po + i * d.m * d.n);
+    GemmOn(device, trans_a, trans_b, d.m, d.n, d.k, pa, i * d.m * d.k, pb, i * d.k * d.n, po + i * d.m * d.n);
   }
-  return Record(out, "BatchedMatMul", {a, b}, [a, b, trans_a, trans_b](const Tensor& g, const Tensor&) {
+  return Record(out, "BatchedMatMul", {a, b}, [a, b, trans_a, trans_b, precision](const Tensor& g, const Tensor&) {
+    const MatmulPrecisionScope scope(precision);
     Tensor ga, gb;
     if (a.requires_grad()) {
       ga = trans_a ? BatchedMatMul(b, g, trans_b, true) : BatchedMatMul(g, b, false, !trans_b);
@@ -146,41 +189,38 @@ Tensor GroupedMatMul(const Tensor& x, const Tensor& w, const std::vector<int64_t
   }
   CHECK_EQ(total, x.dim(0)) << "GroupedMatMul: group sizes add up to " << total << ", x has " << x.dim(0) << " rows";
   Tensor out = Tensor::Empty({x.dim(0), n}, DType::kF32, x.device());
-  const float* px = F32(x);
-  const float* pw = F32(w);
   float* po = F32(out);
   const std::vector<int64_t> first = FirstRows(group_sizes);
   const Device device = x.device();
+  // The backward reuses the operands as prepared here: in bf16 each is rounded once per step.
+  const MatmulPrecision precision = current_precision;
+  const GemmInput px(x, precision), pw(w, precision);
   ForEachGroup(device, group_sizes, [&](int64_t g) {
-    GemmOn(device, false, trans_w, group_sizes[g], n, k, 1.f, px + first[g] * k, pw + g * k * n, 0.f,
-           po + first[g] * n);
+    GemmOn(device, false, trans_w, group_sizes[g], n, k, px, first[g] * k, pw, g * k * n, po + first[g] * n);
   });
-  return Record(out, "GroupedMatMul", {x, w}, [x, w, group_sizes, trans_w, k, n](const Tensor& g, const Tensor&) {
+  const bool x_grad = x.requires_grad(), w_grad = w.requires_grad();
+  const Shape x_shape = x.shape(), w_shape = w.shape();
+  return Record(out, "GroupedMatMul", {x, w}, [=](const Tensor& g, const Tensor&) {
     Tensor gx, gw;
-    const float* pg = F32(g);
-    const float* px = F32(x);
-    const float* pw = F32(w);
-    const Device device = x.device();
-    const std::vector<int64_t> first = FirstRows(group_sizes);
-    if (x.requires_grad()) {
-      gx = Tensor::Empty(x.shape(), DType::kF32, device);
+    const GemmInput pg(g, precision);
+    if (x_grad) {
+      gx = Tensor::Empty(x_shape, DType::kF32, device);
       float* pgx = F32(gx);
       ForEachGroup(device, group_sizes, [&](int64_t e) {  // dx_e = g_e w_e^T
-        GemmOn(device, false, !trans_w, group_sizes[e], k, n, 1.f, pg + first[e] * n, pw + e * k * n, 0.f,
-               pgx + first[e] * k);
+        GemmOn(device, false, !trans_w, group_sizes[e], k, n, pg, first[e] * n, pw, e * k * n, pgx + first[e] * k);
       });
     }
-    if (w.requires_grad()) {
+    if (w_grad) {
       // Zeroed: an expert with no rows gets a zero gradient (a GEMM with k = 0 writes nothing on cuBLAS).
-      gw = Tensor::Zeros(w.shape(), DType::kF32, device);
+      gw = Tensor::Zeros(w_shape, DType::kF32, device);
       float* pgw = F32(gw);
       ForEachGroup(device, group_sizes, [&](int64_t e) {  // dw_e = x_e^T g_e (or its transpose)
         float* dst = pgw + e * k * n;
         if (group_sizes[e] == 0) return;
         if (trans_w) {
-          GemmOn(device, true, false, n, k, group_sizes[e], 1.f, pg + first[e] * n, px + first[e] * k, 0.f, dst);
+          GemmOn(device, true, false, n, k, group_sizes[e], pg, first[e] * n, px, first[e] * k, dst);
         } else {
-          GemmOn(device, true, false, k, n, group_sizes[e], 1.f, px + first[e] * k, pg + first[e] * n, 0.f, dst);
+          GemmOn(device, true, false, k, n, group_sizes[e], px, first[e] * k, pg, first[e] * n, dst);
         }
       });
     }

@@ -1,4 +1,5 @@
-// Matrix products through OpenBLAS. Transposes are flags passed to sgemm, never copies.
+// Matrix products through OpenBLAS (cuBLAS on CUDA), in f32 or bf16 mixed precision. Transposes are flags
+// passed to the GEMM, never copies.
 #ifndef ONEMODEL_CORE_OPS_MATMUL_H_
 #define ONEMODEL_CORE_OPS_MATMUL_H_
 
@@ -8,6 +9,26 @@
 #include "core/tensor.h"
 
 namespace onemodel::ops {
+
+// The precision of matrix products. kBF16 is mixed precision: both operands rounded to bf16 (round to nearest
+// even), the products accumulated and returned in f32 — on CUDA through the tensor cores, on the CPU by the
+// same rounding before sgemm (the reference the GPU is tested against). Weights stay f32 (the master copy) and
+// gradients come back f32.
+enum class MatmulPrecision { kF32, kBF16 };
+
+// Sets the precision of the products that ops started on this thread use, until it is destroyed (then the
+// previous one holds again). A product's backward uses the precision its forward was started with.
+class MatmulPrecisionScope {
+ public:
+  explicit MatmulPrecisionScope(MatmulPrecision precision);
+  ~MatmulPrecisionScope();
+  MatmulPrecisionScope(const MatmulPrecisionScope&) = delete;
+  MatmulPrecisionScope& operator=(const MatmulPrecisionScope&) = delete;
+
+ private:
+  MatmulPrecision previous_;
+};
+MatmulPrecision CurrentMatmulPrecision();
 
 // C[M,N] = alpha * op(A) op(B) + beta * C, row-major, op(X) = X or X^T (raw sgemm, no autograd).
 void Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,

@@ -1,5 +1,8 @@
 #include "core/ops/matmul.h"
 
+#include <functional>
+
+#include "core/ops/ops.h"
 #include "core/testing/gradcheck.h"
 #include "gtest/gtest.h"
 
@@ -85,6 +88,79 @@ TEST(MatMulTest, GroupedWithEmptyGroups) {
               return out;
             });
   }
+}
+
+// An f32 copy of x holding its values rounded to bf16.
+Tensor RoundedToBF16(const Tensor& x) {
+  std::vector<float> v = x.ToVector();
+  for (float& f : v) f = BF16ToFloat(FloatToBF16(f));
+  return Tensor::FromVector(v, x.shape());
+}
+
+// Runs `op` on leaf copies of `inputs` at `precision`, then the backward of sum(out * upstream) once the scope
+// has ended; returns the output followed by every input's gradient.
+std::vector<std::vector<float>> RunAt(MatmulPrecision precision, const std::vector<Tensor>& inputs,
+                                      const Tensor& upstream,
+                                      const std::function<Tensor(const std::vector<Tensor>&)>& op) {
+  std::vector<Tensor> leaves;
+  for (const Tensor& t : inputs) leaves.push_back(t.Clone().set_requires_grad(true));
+  Tensor out;
+  {
+    const MatmulPrecisionScope scope(precision);
+    EXPECT_EQ(CurrentMatmulPrecision(), precision);
+    out = op(leaves);
+  }
+  SumAll(Mul(out, upstream)).Backward();
+  std::vector<std::vector<float>> result = {out.ToVector()};
+  for (const Tensor& t : leaves) result.push_back(t.grad().ToVector());
+  return result;
+}
+
+// bf16 mixed precision is exactly the f32 product of the operands rounded to bf16, forward and backward (the
+// upstream gradient rounded too), and the backward keeps its forward's precision after the scope has ended.
+void ExpectBf16IsRoundedF32(const std::vector<Tensor>& inputs, const Shape& out_shape,
+                            const std::function<Tensor(const std::vector<Tensor>&)>& op) {
+  std::mt19937 rng(11);
+  const Tensor upstream = testing::RandomTensor(rng, out_shape);
+  std::vector<Tensor> rounded;
+  for (const Tensor& t : inputs) rounded.push_back(RoundedToBF16(t));
+  const auto bf16 = RunAt(MatmulPrecision::kBF16, inputs, upstream, op);
+  EXPECT_EQ(CurrentMatmulPrecision(), MatmulPrecision::kF32);
+  const auto reference = RunAt(MatmulPrecision::kF32, rounded, RoundedToBF16(upstream), op);
+  ASSERT_EQ(bf16.size(), reference.size());
+  for (size_t i = 0; i < bf16.size(); ++i) EXPECT_EQ(bf16[i], reference[i]) << (i == 0 ? "output" : "gradient");
+  EXPECT_NE(bf16[0], RunAt(MatmulPrecision::kF32, inputs, upstream, op)[0]) << "bf16 rounded nothing";
+}
+
+TEST(MatMulTest, Bf16MixedPrecisionRoundsTheOperands) {
+  std::mt19937 rng(5);
+  for (int flags = 0; flags < 4; ++flags) {
+    const bool ta = flags & 1, tb = flags & 2;
+    SCOPED_TRACE(::testing::Message() << "ta=" << ta << " tb=" << tb);
+    const Tensor a = testing::RandomTensor(rng, ta ? Shape{40, 5} : Shape{5, 40});
+    const Tensor b = testing::RandomTensor(rng, tb ? Shape{6, 40} : Shape{40, 6});
+    ExpectBf16IsRoundedF32({a, b}, {5, 6}, [&](const std::vector<Tensor>& in) { return MatMul(in[0], in[1], ta, tb); });
+  }
+  ExpectBf16IsRoundedF32({testing::RandomTensor(rng, {3, 4, 30}), testing::RandomTensor(rng, {3, 30, 2})}, {3, 4, 2},
+                         [](const std::vector<Tensor>& in) { return BatchedMatMul(in[0], in[1]); });
+  const std::vector<int64_t> sizes = {2, 0, 3, 1};
+  for (bool tw : {false, true}) {
+    const Tensor w = testing::RandomTensor(rng, tw ? Shape{4, 5, 30} : Shape{4, 30, 5});
+    ExpectBf16IsRoundedF32({testing::RandomTensor(rng, {6, 30}), w}, {6, 5},
+                           [&](const std::vector<Tensor>& in) { return GroupedMatMul(in[0], in[1], sizes, tw); });
+  }
+}
+
+TEST(MatMulTest, PrecisionScopesNest) {
+  {
+    const MatmulPrecisionScope bf16(MatmulPrecision::kBF16);
+    {
+      const MatmulPrecisionScope f32(MatmulPrecision::kF32);
+      EXPECT_EQ(CurrentMatmulPrecision(), MatmulPrecision::kF32);
+    }
+    EXPECT_EQ(CurrentMatmulPrecision(), MatmulPrecision::kBF16);
+  }
+  EXPECT_EQ(CurrentMatmulPrecision(), MatmulPrecision::kF32);
 }
 
 TEST(MatMulDeathTest, InnerDimMismatchNamesShapes) {

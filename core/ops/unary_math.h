@@ -4,6 +4,7 @@
 #define ONEMODEL_CORE_OPS_UNARY_MATH_H_
 
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <type_traits>
 
@@ -113,6 +114,16 @@ void DispatchUnary(UnaryKind kind, Fn&& fn) {
     case UnaryKind::kLog: fn(std::integral_constant<UnaryKind, UnaryKind::kLog>{}); return;
     case UnaryKind::kNormalCdf: fn(std::integral_constant<UnaryKind, UnaryKind::kNormalCdf>{}); return;
   }
+}
+
+// f32 -> bf16 bits with round-to-nearest-even (NaN stays a quiet NaN): the operand rounding of the mixed-precision
+// products, the same on the CPU (core/tensor.cc) and in the CUDA cast kernel.
+OM_HD uint16_t RoundToBF16(float value) {
+  uint32_t bits;
+  memcpy(&bits, &value, 4);
+  if ((bits & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((bits >> 16) | 0x40u);
+  bits += 0x7fffu + ((bits >> 16) & 1u);
+  return static_cast<uint16_t>(bits >> 16);
 }
 
 }  // namespace onemodel

@@ -4,6 +4,8 @@ T tokens, model dim D, expert width F, E experts, top-k noisy gating (Shazeer), 
 token dropping, Switch load-balancing loss; sort-based dispatch (argsort by expert, index_select, one
 matmul pair per expert, index_add back), forward, backward and an SGD update. Prints one line:
 TORCH moe ms_per_step=... dense_ms=... torch=VERSION threads=N  (--device cuda runs it on the GPU)
+--amp bf16 runs the expert (and dense) products under torch.autocast(bfloat16) with f32 weights; the router
+stays in f32, as in onemodel's mixed precision.
 """
 import argparse
 import math
@@ -24,6 +26,7 @@ def main():
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--device", default="cpu")
     p.add_argument("--activation", default="relu", choices=["relu", "gelu"])
+    p.add_argument("--amp", default="none", choices=["none", "bf16"])
     a = p.parse_args()
     if a.threads > 0:
         torch.set_num_threads(a.threads)
@@ -39,6 +42,9 @@ def main():
     w_out = (torch.rand(E, H, D, device=dev) * 2 - 1).mul_(math.sqrt(3 / H)).requires_grad_()
     params = [w_gate, w_noise, w_in, w_out]
     capacity = math.ceil(a.capacity_factor * K * T / E)
+
+    def autocast():
+        return torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=a.amp == "bf16")
 
     def moe_step():
         for q in params:
@@ -60,9 +66,10 @@ def main():
         kept_counts = torch.bincount(expert[keep], minlength=E).tolist()
         rows = x.index_select(0, token[keep])
         outs = []
-        for e, chunk in enumerate(rows.split(kept_counts)):
-            outs.append(act(chunk @ w_in[e]) @ w_out[e])
-        y = torch.zeros(T, D, device=dev).index_add(0, token[keep], torch.cat(outs) * gate[keep].unsqueeze(1))
+        with autocast():
+            for e, chunk in enumerate(rows.split(kept_counts)):
+                outs.append(act(chunk @ w_in[e]) @ w_out[e])
+        y = torch.zeros(T, D, device=dev).index_add(0, token[keep], torch.cat(outs).float() * gate[keep].unsqueeze(1))
         probs = clean.softmax(dim=1)
         fraction = torch.bincount(expert, minlength=E).float() / expert.numel()
         aux = E * (fraction * probs.mean(0)).sum()
@@ -78,7 +85,9 @@ def main():
     def dense_step():
         for q in (w1, w2):
             q.grad = None
-        ((act(x @ w1) @ w2) * target).sum().backward()
+        with autocast():
+            out = act(x @ w1) @ w2
+        (out.float() * target).sum().backward()
         with torch.no_grad():
             for q in (w1, w2):
                 q -= 1e-3 * q.grad
