@@ -35,10 +35,11 @@ bool ProfileOnly() {
   return env != nullptr && std::string(env) == "1";
 }
 
-// Median milliseconds of `fn` over 7 runs after 2 warm-ups, the device drained around each; the fastest and
-// slowest run in *range when given.
+// Median milliseconds of `fn` over 7 runs (ONEMODEL_BENCH_RUNS to change) after 2 warm-ups, the device drained
+// around each; the fastest and slowest run in *range when given.
 double MedianMs(CudaBackend& cuda, const std::function<void()>& fn, std::pair<double, double>* range = nullptr) {
-  const int warmups = 2, runs = 7;
+  const char* env = std::getenv("ONEMODEL_BENCH_RUNS");
+  const int warmups = 2, runs = env != nullptr ? std::max(1, std::atoi(env)) : 7;
   for (int i = 0; i < warmups; ++i) fn();
   cuda.Synchronize();
   std::vector<double> times;
