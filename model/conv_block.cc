@@ -33,7 +33,12 @@ ConvBlock::ConvBlock(int64_t dim, const std::vector<ConvStep>& steps, bool causa
   }
 }
 
-Tensor ConvBlock::Forward(const Tensor& x) const {
+Tensor ApplyMask(const Tensor& x, const Tensor& mask) {
+  if (!mask.defined()) return x;
+  return ops::Mul(x, ops::Reshape(mask, {mask.dim(0), mask.dim(1), 1}));
+}
+
+Tensor ConvBlock::Forward(const Tensor& x, const Tensor& mask) const {
   CHECK_EQ(x.ndim(), 3) << "ConvBlock: expects [B, T, d], got " << ShapeToString(x.shape());
   Tensor y = x;
   for (const auto& step : steps_) {
@@ -44,8 +49,8 @@ Tensor ConvBlock::Forward(const Tensor& x) const {
     CHECK(causal_ || step->spec.kernel % 2 == 1) << "ConvBlock: a non-causal step needs an odd kernel, got "
                                                  << step->spec.kernel;
     o.padding = (step->spec.kernel - 1) * step->spec.dilation / 2;
-    y = ops::LayerNorm(ops::SeparableConv1d(ops::Relu(y), step->depthwise, step->pointwise, step->bias, o), step->gamma,
-                       step->beta);
+    y = ops::LayerNorm(ops::SeparableConv1d(ApplyMask(ops::Relu(y), mask), step->depthwise, step->pointwise, step->bias, o),
+                       step->gamma, step->beta);
   }
   return ops::Add(x, y);
 }

@@ -16,11 +16,16 @@ struct ConvStep {
   int64_t dilation = 1;
 };
 
+// x [B, T, d] times mask [B, T] (1 real, 0 padding) per position; x itself when the mask is undefined.
+Tensor ApplyMask(const Tensor& x, const Tensor& mask);
+
 class ConvBlock : public Module {
  public:
   ConvBlock(int64_t dim, const std::vector<ConvStep>& steps, bool causal, uint64_t seed, uint16_t layer);
-  // x [B, T, d] -> x + steps(x), same shape.
-  Tensor Forward(const Tensor& x) const;
+  // x [B, T, d] -> x + steps(x), same shape. With a mask [B, T] (1 real, 0 padding) every step's input is zeroed
+  // at the padding, which then reads as the convolution's own zero padding: real positions do not depend on how
+  // much padding follows them.
+  Tensor Forward(const Tensor& x, const Tensor& mask = Tensor()) const;
 
  private:
   struct Step : public Module {

@@ -118,14 +118,15 @@ MultiModel::Encoded MultiModel::Encode(int task, const Batch& batch, const RunCo
 }
 
 Tensor MultiModel::DecodeStates(int task, const Encoded& encoded, const Tensor& prefix, const RunContext& run,
-                                TrunkAux* aux) const {
+                                TrunkAux* aux, const Tensor& target_mask) const {
   const int64_t b = encoded.states.dim(0), d = config_.dim();
   const Device device = encoded.states.device();
   Tensor y = ops::Add(Tensor::Zeros({b, 1, d}, DType::kF32, device), ops::Reshape(task_tokens_[task], {1, 1, d}));
   if (prefix.defined() && prefix.numel() > 0) y = ops::Concat({y, Symbols(task).Embed(prefix)}, 1);
   y = ops::Dropout(AddTiming(y), config_.dropout(), RngKey{seed_, run.step, kTargetDropoutLayer, kDropoutPurpose},
                    run.training, RowOffset(y, run));
-  return decoder_.Forward(mixer_.Forward(y, encoded.states, encoded.mask), encoded.states, encoded.mask, run, aux);
+  return decoder_.Forward(mixer_.Forward(y, encoded.states, encoded.mask), encoded.states, encoded.mask, run, aux,
+                          target_mask);
 }
 
 ForwardResult MultiModel::Forward(int task, const Batch& batch, const RunContext& run) const {
@@ -148,8 +149,10 @@ ForwardResult MultiModel::Forward(int task, const Batch& batch, const RunContext
       labels[i] = targets[i] == 0 ? -100 : targets[i];
       r.target_tokens += targets[i] != 0;
     }
-    const Tensor states =
-        DecodeStates(task, encoded, Tensor::FromIndices(prefix, {b, t - 1}).To(encoded.states.device()), run, &r.aux);
+    // The decoder's MoE routes only positions with a real target (not the padding after end of sentence).
+    const Device device = encoded.states.device();
+    const Tensor states = DecodeStates(task, encoded, Tensor::FromIndices(prefix, {b, t - 1}).To(device), run, &r.aux,
+                                       MaskOf(batch.targets, device));
     r.logits = Symbols(task).Logits(states);
     r.loss = ops::CrossEntropy(ops::Reshape(r.logits, {b * t, -1}),
                                Tensor::FromIndices(labels, {b * t}).To(r.logits.device()), config_.label_smoothing());

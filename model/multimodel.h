@@ -71,7 +71,9 @@ class MultiModel : public Module {
   };
   Encoded Encode(int task, const Batch& batch, const RunContext& run, TrunkAux* aux) const;
   // Decoder states [B, T + 1, d] for the task token followed by `prefix` [B, T] (T may be 0).
-  Tensor DecodeStates(int task, const Encoded& encoded, const Tensor& prefix, const RunContext& run, TrunkAux* aux) const;
+  // target_mask [B, T + 1] (may be undefined): the positions the decoder's MoE routes.
+  Tensor DecodeStates(int task, const Encoded& encoded, const Tensor& prefix, const RunContext& run, TrunkAux* aux,
+                      const Tensor& target_mask = Tensor()) const;
   const SymbolModality& Symbols(int task) const;
   // Sum over the batch of the CTC loss of the encoder states read through the output softmax with the blank in the
   // padding column (targets: the batch's [B, T] ids, flattened; padding and end of sentence are not labels).

@@ -201,6 +201,36 @@ TEST(MultiModelTest, Bf16MatmulPrecisionIsCloseToF32) {
   EXPECT_EQ(ops::CurrentMatmulPrecision(), ops::MatmulPrecision::kF32);  // the pass's scope has ended
 }
 
+// Padding is not routed: the same examples padded with three more empty target positions (and input positions)
+// give the same loss and the same MoE auxiliary losses, which count the tokens routed.
+TEST(MultiModelTest, MoeLayersRouteOnlyRealPositions) {
+  std::mt19937 rng(10);
+  const Batch batch = SymbolBatch(rng, 3, 5);
+  const auto padded = [](const Tensor& ids) {
+    std::vector<int64_t> v = ids.ToIndices(), out;
+    const int64_t t = ids.dim(1);
+    for (int64_t i = 0; i < ids.dim(0); ++i) {
+      out.insert(out.end(), v.begin() + i * t, v.begin() + (i + 1) * t);
+      out.insert(out.end(), 3, 0);
+    }
+    return Tensor::FromIndices(out, {ids.dim(0), t + 3});
+  };
+  Batch longer = batch;
+  longer.input_ids = padded(batch.input_ids);
+  longer.targets = padded(batch.targets);
+  config::TrunkConfig config = SmallConfig();
+  for (config::MoeConfig* m : {config.mutable_encoder_moe(), config.mutable_decoder_moe()}) {
+    m->set_load_balance_coef(0.01f);
+    m->mutable_router()->set_noise(true);
+  }
+  MultiModel model(config, Heads(), 4);
+  const RunContext run{true, 1, 0};
+  const ForwardResult a = model.Forward(1, batch, run), b = model.Forward(1, longer, run);
+  EXPECT_NEAR(b.loss.item(), a.loss.item(), 1e-5f);
+  EXPECT_GT(a.aux_loss.item(), 0.f);
+  EXPECT_NEAR(b.aux_loss.item(), a.aux_loss.item(), 1e-6f);
+}
+
 TEST(MultiModelDeathTest, CtcNeedsAudioInAndSymbolsOut) {
   std::vector<TaskHead> heads = Heads();
   heads[0].ctc_weight = 0.3f;

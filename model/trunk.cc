@@ -18,11 +18,6 @@ std::vector<ConvStep> Steps(const config::TrunkConfig& config) {
   return steps;
 }
 
-Tensor ApplyMask(const Tensor& x, const Tensor& mask) {
-  if (!mask.defined()) return x;
-  return ops::Mul(x, ops::Reshape(mask, {mask.dim(0), mask.dim(1), 1}));
-}
-
 }  // namespace
 
 absl::Status ValidateTrunkConfig(const config::TrunkConfig& c, const std::string& prefix) {
@@ -54,11 +49,26 @@ MoeBlock::MoeBlock(const config::MoeConfig& config, int64_t dim, uint64_t seed, 
   RegisterModule("moe", moe_.get());
 }
 
-Tensor MoeBlock::Forward(const Tensor& x, const RunContext& run, TrunkAux* aux) const {
-  moe::MoeOutput out = moe_->Forward(ops::LayerNorm(x, gamma_, beta_), run.step, run.training);
-  Tensor y = ops::Add(x, out.y);
+Tensor MoeBlock::Forward(const Tensor& x, const RunContext& run, TrunkAux* aux, const Tensor& mask) const {
+  const Tensor normed = ops::LayerNorm(x, gamma_, beta_);
+  if (!mask.defined()) {
+    moe::MoeOutput out = moe_->Forward(normed, run.step, run.training);
+    aux->Add(out);
+    return ops::Add(x, out.y);
+  }
+  // Only real positions are routed: padding would take expert capacity (and load-balancing weight) from real
+  // tokens. Padded positions get no MoE output.
+  const int64_t d = x.dim(-1), n = x.numel() / d;
+  const std::vector<float> m = mask.ToVector();
+  std::vector<int64_t> rows;
+  for (int64_t i = 0; i < n; ++i) {
+    if (m[i] > 0.5f) rows.push_back(i);
+  }
+  if (rows.empty()) return x;
+  const Tensor index = Tensor::FromIndices(rows, {static_cast<int64_t>(rows.size())});
+  moe::MoeOutput out = moe_->Forward(ops::IndexSelect(ops::Reshape(normed, {n, d}), index), run.step, run.training);
   aux->Add(out);
-  return y;
+  return ops::Add(x, ops::Reshape(ops::ScatterAddRows(out.y, index, n), x.shape()));
 }
 
 AttentionBlock::AttentionBlock(int64_t dim, int64_t heads, uint64_t seed, uint16_t layer)
@@ -91,11 +101,12 @@ Encoder::Encoder(const config::TrunkConfig& c, uint64_t seed, uint16_t layer, co
 }
 
 Tensor Encoder::Forward(const Tensor& x, const Tensor& mask, const RunContext& run, TrunkAux* aux) const {
-  // Padding is zeroed before every convolution so that it reads as the convolution's own zero padding.
-  Tensor h = ApplyMask(conv_in_.Forward(ApplyMask(x, mask)), mask);
+  // Padding is zeroed before every convolution step (inside the blocks) so that it reads as the convolution's own
+  // zero padding, and is not routed by the MoE: real positions do not depend on the padding after them.
+  Tensor h = ApplyMask(conv_in_.Forward(x, mask), mask);
   h = attention_.ForwardSelf(h, false, mask);
-  h = ApplyMask(moe_.Forward(h, run, aux), mask);
-  h = conv_out_.Forward(h);
+  h = ApplyMask(moe_.Forward(h, run, aux, mask), mask);
+  h = conv_out_.Forward(h, mask);
   return ApplyMask(ops::LayerNorm(h, gamma_, beta_), mask);
 }
 
@@ -123,10 +134,10 @@ Decoder::Decoder(const config::TrunkConfig& c, uint64_t seed, uint16_t layer, co
 }
 
 Tensor Decoder::Forward(const Tensor& mixed, const Tensor& encoded, const Tensor& input_mask, const RunContext& run,
-                        TrunkAux* aux) const {
+                        TrunkAux* aux, const Tensor& target_mask) const {
   Tensor h = self_attention_.ForwardSelf(mixed, true, Tensor());
   h = encoder_attention_.Forward(h, encoded, false, input_mask);
-  h = moe_.Forward(h, run, aux);
+  h = moe_.Forward(h, run, aux, target_mask);
   h = conv_.Forward(h);
   return ops::LayerNorm(h, gamma_, beta_);
 }

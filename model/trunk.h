@@ -43,7 +43,8 @@ class MoeBlock : public Module {
  public:
   MoeBlock(const config::MoeConfig& config, int64_t dim, uint64_t seed, uint16_t layer,
            const moe::MoeParallel& parallel);
-  Tensor Forward(const Tensor& x, const RunContext& run, TrunkAux* aux) const;
+  // x + MoE(LN(x)). With a mask [B, S] (1 real, 0 padding) only the real positions are routed.
+  Tensor Forward(const Tensor& x, const RunContext& run, TrunkAux* aux, const Tensor& mask = Tensor()) const;
 
  private:
   Tensor gamma_, beta_;
@@ -90,8 +91,9 @@ class Mixer : public Module {
 class Decoder : public Module {
  public:
   Decoder(const config::TrunkConfig& config, uint64_t seed, uint16_t layer, const moe::MoeParallel& parallel = {});
+  // target_mask [B, T] (1 at positions with a real target; may be undefined): which positions the MoE routes.
   Tensor Forward(const Tensor& mixed, const Tensor& encoded, const Tensor& input_mask, const RunContext& run,
-                 TrunkAux* aux) const;
+                 TrunkAux* aux, const Tensor& target_mask = Tensor()) const;
 
  private:
   AttentionBlock self_attention_, encoder_attention_;
