@@ -79,14 +79,6 @@ __global__ void BackwardWeightPartialKernel(Shape s, const float* __restrict__ x
   }
 }
 
-__global__ void SumSlicesKernel(const float* __restrict__ partial, int chunks, int64_t n, float* __restrict__ out) {
-  OM_GRID_STRIDE(i, n) {
-    float total = 0.f;
-    for (int z = 0; z < chunks; ++z) total += partial[z * n + i];
-    out[i] = total;
-  }
-}
-
 }  // namespace
 
 void LaunchDepthwiseConvForward(const Shape& s, const float* x, const float* weight, float* out) {
@@ -115,7 +107,7 @@ void LaunchDepthwiseConvBackwardWeight(const Shape& s, const float* x, const flo
   const int64_t per_slice = (positions + chunks - 1) / chunks;
   const dim3 grid(static_cast<unsigned>(taps), static_cast<unsigned>((s.c + 31) / 32), static_cast<unsigned>(chunks));
   BackwardWeightPartialKernel<<<grid, dim3(32, kLanes)>>>(s, x, grad_out, partial, per_slice);
-  SumSlicesKernel<<<Blocks(n), kThreads>>>(partial, chunks, n, grad_weight);
+  LaunchSumSlices(partial, chunks, n, 1.f, grad_weight);
 }
 
 }  // namespace onemodel::cuda

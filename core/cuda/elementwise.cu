@@ -4,6 +4,7 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <type_traits>
 
 #include "core/cuda/grid.h"
 #include "core/cuda/kernels.h"
@@ -24,14 +25,32 @@ __global__ void UnaryBackwardKernel(const float* __restrict__ x, const float* __
 }
 
 template <BinaryKind K>
-__global__ void BinaryKernel(CudaBackend::Operand a, CudaBackend::Operand b, float* __restrict__ out, int64_t n) {
-  OM_GRID_STRIDE(i, n) {
-    const float x = a.data[(i / a.div) % a.period], y = b.data[(i / b.div) % b.period];
-    if constexpr (K == BinaryKind::kAdd) out[i] = x + y;
-    if constexpr (K == BinaryKind::kSub) out[i] = x - y;
-    if constexpr (K == BinaryKind::kMul) out[i] = x * y;
-    if constexpr (K == BinaryKind::kDiv) out[i] = x / y;
+__device__ __forceinline__ float ApplyBinary(float x, float y) {
+  if constexpr (K == BinaryKind::kAdd) {
+    return x + y;
+  } else if constexpr (K == BinaryKind::kSub) {
+    return x - y;
+  } else if constexpr (K == BinaryKind::kMul) {
+    return x * y;
+  } else {
+    return x / y;
   }
+}
+
+// Calls fn(std::integral_constant<BinaryKind, K>) for the runtime kind.
+template <typename Fn>
+void DispatchBinary(BinaryKind kind, Fn fn) {
+  switch (kind) {
+    case BinaryKind::kAdd: fn(std::integral_constant<BinaryKind, BinaryKind::kAdd>()); break;
+    case BinaryKind::kSub: fn(std::integral_constant<BinaryKind, BinaryKind::kSub>()); break;
+    case BinaryKind::kMul: fn(std::integral_constant<BinaryKind, BinaryKind::kMul>()); break;
+    case BinaryKind::kDiv: fn(std::integral_constant<BinaryKind, BinaryKind::kDiv>()); break;
+  }
+}
+
+template <BinaryKind K>
+__global__ void BinaryKernel(CudaBackend::Operand a, CudaBackend::Operand b, float* __restrict__ out, int64_t n) {
+  OM_GRID_STRIDE(i, n) { out[i] = ApplyBinary<K>(a.data[(i / a.div) % a.period], b.data[(i / b.div) % b.period]); }
 }
 
 __global__ void ScaleShiftKernel(const float* __restrict__ x, float* __restrict__ out, int64_t n, float scale,
@@ -60,11 +79,7 @@ __global__ void BroadcastBinaryKernel(const float* __restrict__ a, const float* 
       ia += c * s.a_stride[d];
       ib += c * s.b_stride[d];
     }
-    const float x = a[ia], y = b[ib];
-    if constexpr (K == BinaryKind::kAdd) out[i] = x + y;
-    if constexpr (K == BinaryKind::kSub) out[i] = x - y;
-    if constexpr (K == BinaryKind::kMul) out[i] = x * y;
-    if constexpr (K == BinaryKind::kDiv) out[i] = x / y;
+    out[i] = ApplyBinary<K>(a[ia], b[ib]);
   }
 }
 
@@ -135,7 +150,7 @@ __global__ void ReduceAxisKernel(const float* __restrict__ x, float* __restrict_
 }
 
 // Few outputs, long sums (a full sum, a bias gradient): blocks (output, slice), each a strided partial sum per
-// thread over its slice of the n values, then a fixed-order tree in shared memory; partial[k * slices + slice].
+// thread over its slice of the n values, then a fixed-order tree in shared memory; partial[slice * outputs + k].
 __global__ void ReduceAxisBlockKernel(const float* __restrict__ x, float* __restrict__ partial, int64_t n,
                                       int64_t inner, int64_t per_slice) {
   __shared__ float scratch[kThreads];
@@ -149,15 +164,14 @@ __global__ void ReduceAxisBlockKernel(const float* __restrict__ x, float* __rest
     if (threadIdx.x < stride) scratch[threadIdx.x] += scratch[threadIdx.x + stride];
     __syncthreads();
   }
-  if (threadIdx.x == 0) partial[k * gridDim.y + blockIdx.y] = scratch[0];
+  if (threadIdx.x == 0) partial[blockIdx.y * gridDim.x + k] = scratch[0];
 }
 
-// out[k] = scale * the sum of its slices, in order.
 __global__ void SumSlicesKernel(const float* __restrict__ partial, int64_t slices, int64_t outputs, float scale,
                                 float* __restrict__ out) {
   OM_GRID_STRIDE(k, outputs) {
     float total = 0.f;
-    for (int64_t z = 0; z < slices; ++z) total += partial[k * slices + z];
+    for (int64_t z = 0; z < slices; ++z) total += partial[z * outputs + k];
     out[k] = total * scale;
   }
 }
@@ -184,24 +198,16 @@ void LaunchUnaryBackward(UnaryKind kind, const float* x, const float* y, const f
 }
 
 void LaunchBinary(BinaryKind kind, CudaBackend::Operand a, CudaBackend::Operand b, float* out, int64_t n) {
-  switch (kind) {
-    case BinaryKind::kAdd: BinaryKernel<BinaryKind::kAdd><<<Blocks(n), kThreads>>>(a, b, out, n); break;
-    case BinaryKind::kSub: BinaryKernel<BinaryKind::kSub><<<Blocks(n), kThreads>>>(a, b, out, n); break;
-    case BinaryKind::kMul: BinaryKernel<BinaryKind::kMul><<<Blocks(n), kThreads>>>(a, b, out, n); break;
-    case BinaryKind::kDiv: BinaryKernel<BinaryKind::kDiv><<<Blocks(n), kThreads>>>(a, b, out, n); break;
-  }
+  DispatchBinary(kind, [&](auto k) { BinaryKernel<decltype(k)::value><<<Blocks(n), kThreads>>>(a, b, out, n); });
 }
 
 void LaunchBroadcastBinary(BinaryKind kind, const float* a, const float* b, float* out, const Strided& s) {
   int64_t n = 1;
   for (int d = 0; d < s.ndim; ++d) n *= s.shape[d];
   if (n == 0) return;
-  switch (kind) {
-    case BinaryKind::kAdd: BroadcastBinaryKernel<BinaryKind::kAdd><<<Blocks(n), kThreads>>>(a, b, out, s, n); break;
-    case BinaryKind::kSub: BroadcastBinaryKernel<BinaryKind::kSub><<<Blocks(n), kThreads>>>(a, b, out, s, n); break;
-    case BinaryKind::kMul: BroadcastBinaryKernel<BinaryKind::kMul><<<Blocks(n), kThreads>>>(a, b, out, s, n); break;
-    case BinaryKind::kDiv: BroadcastBinaryKernel<BinaryKind::kDiv><<<Blocks(n), kThreads>>>(a, b, out, s, n); break;
-  }
+  DispatchBinary(kind, [&](auto k) {
+    BroadcastBinaryKernel<decltype(k)::value><<<Blocks(n), kThreads>>>(a, b, out, s, n);
+  });
 }
 
 void LaunchSumOverBroadcast(const float* x, float* out, const Strided& s) {
@@ -257,7 +263,11 @@ void LaunchReduceAxis(const float* x, float* out, int64_t outer, int64_t n, int6
   const int64_t outputs = outer * inner;
   ReduceAxisBlockKernel<<<dim3(static_cast<unsigned>(outputs), static_cast<unsigned>(slices)), kThreads>>>(
       x, partial, n, inner, (n + slices - 1) / slices);
-  SumSlicesKernel<<<Blocks(outputs), kThreads>>>(partial, slices, outputs, scale, out);
+  LaunchSumSlices(partial, slices, outputs, scale, out);
+}
+
+void LaunchSumSlices(const float* partial, int64_t slices, int64_t outputs, float scale, float* out) {
+  if (outputs > 0) SumSlicesKernel<<<Blocks(outputs), kThreads>>>(partial, slices, outputs, scale, out);
 }
 
 void LaunchExpandAxis(const float* g, float* out, int64_t outer, int64_t n, int64_t inner, float scale) {

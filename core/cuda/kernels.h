@@ -24,8 +24,10 @@ void LaunchAdamUpdate(float* w, const float* g, float* m, float* v, int64_t n, c
 void LaunchDropoutMask(float* out, int64_t n, uint64_t seed, uint32_t step, uint16_t layer, uint16_t purpose,
                        uint64_t offset, float p, float keep_scale);
 // Sums over the middle axis. slices = ReduceAxisSlices(...): 0 runs a thread per output; otherwise `partial` holds
-// outer * inner * slices floats for the sliced block sums, added in order afterwards.
+// slices * outer * inner floats for the sliced block sums, added in order afterwards (LaunchSumSlices).
 int ReduceAxisSlices(int64_t outer, int64_t n, int64_t inner);
+// out[k] = scale * (partial[0 * outputs + k] + partial[1 * outputs + k] + ...), the slices added in order.
+void LaunchSumSlices(const float* partial, int64_t slices, int64_t outputs, float scale, float* out);
 void LaunchDistanceFinish(float* d, const float* xn, const float* wn, int64_t n, int64_t e);
 void LaunchDistanceGradScale(const float* g, const float* dist, float* s, int64_t count);
 void LaunchReduceAxis(const float* x, float* out, int64_t outer, int64_t n, int64_t inner, float scale, float* partial,
@@ -58,7 +60,7 @@ void LaunchRandom(float* out, int64_t n, uint64_t seed, uint32_t step, uint16_t 
                   uint64_t offset, bool normal, float shift, float scale);
 
 // Depthwise conv (conv.cu). The weight gradient sums positions in `chunks` fixed slices into `partial`
-// [chunks, kh * kw * c], then the slices in order.
+// [chunks, kh * kw * c], then the slices in order (LaunchSumSlices).
 void LaunchDepthwiseConvForward(const CudaBackend::DepthwiseConvShape& s, const float* x, const float* weight,
                                 float* out);
 void LaunchDepthwiseConvBackwardInput(const CudaBackend::DepthwiseConvShape& s, const float* weight,

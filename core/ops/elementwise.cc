@@ -79,8 +79,6 @@ int64_t PerRowCount(const Shape& small, const Shape& big) {
   return NumElements(small);
 }
 
-// out[i] = f(a[.], b[.]). Fast paths: one shape a suffix of the other (bias, scalar), or one a per-row value
-// of the other ([A, 1] against [A, d]); otherwise general numpy broadcasting.
 // The strided layout of x's elements (shape `full`, strides of x or 0 where it repeats) for the CUDA kernels.
 CudaBackend::Strided StridedLayout(const char* op, const Shape& full, const std::vector<int64_t>& a_stride,
                                    const std::vector<int64_t>& b_stride) {
@@ -118,6 +116,8 @@ Tensor BroadcastCuda(const char* op, BinaryKind kind, const Tensor& a, const Ten
   return out;
 }
 
+// out[i] = f(a[.], b[.]). Fast paths: one shape a suffix of the other (bias, scalar), or one a per-row value
+// of the other ([A, 1] against [A, d]); otherwise general numpy broadcasting.
 template <typename F>
 Tensor Broadcast(const char* op, const Tensor& a, const Tensor& b, F f, BinaryKind kind) {
   CheckF32(op, a);
