@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -49,6 +51,23 @@ absl::Status WriteFileAtomically(const std::string& path, const std::string& tex
   }
   if (!s.ok()) std::remove(tmp.c_str());
   return s;
+}
+
+// Moves the finished `tmp_dir` to `final_dir`. A checkpoint of the same step may already be there (a run resumed
+// from an earlier step saves it again) and `latest` may name it, so it is swapped out atomically (it lands in
+// `tmp_dir`, removed after `latest` is rewritten): deleting it first would leave `latest` naming a missing or
+// half-deleted directory if the writer died in between. Filesystems without RENAME_EXCHANGE fall back to that.
+absl::Status PutInPlace(const std::string& tmp_dir, const std::string& final_dir) {
+  if (::renameat2(AT_FDCWD, tmp_dir.c_str(), AT_FDCWD, final_dir.c_str(), RENAME_EXCHANGE) == 0) return absl::OkStatus();
+  if (errno != ENOENT && errno != EINVAL && errno != ENOSYS) {
+    return absl::InternalError(absl::StrCat(final_dir, ": exchange with ", tmp_dir, " failed: ", std::strerror(errno)));
+  }
+  std::error_code ec;
+  fs::remove_all(final_dir, ec);
+  if (std::rename(tmp_dir.c_str(), final_dir.c_str()) != 0) {
+    return absl::InternalError(absl::StrCat(final_dir, ": rename from ", tmp_dir, " failed: ", std::strerror(errno)));
+  }
+  return absl::OkStatus();
 }
 
 uint32_t TensorCrc(const Tensor& t) {
@@ -116,10 +135,7 @@ absl::Status CommitCheckpoint(const std::string& run_dir, const std::string& nam
   absl::Status s = WriteFileAtomically(absl::StrCat(tmp_dir, "/manifest.pbtxt"), text);
   if (s.ok()) s = FsyncPath(tmp_dir, true);
   if (!s.ok()) return s;
-  fs::remove_all(final_dir, ec);  // a checkpoint of the same step from an earlier, abandoned run
-  if (std::rename(tmp_dir.c_str(), final_dir.c_str()) != 0) {
-    return absl::InternalError(absl::StrCat(final_dir, ": rename from ", tmp_dir, " failed"));
-  }
+  if (s = PutInPlace(tmp_dir, final_dir); !s.ok()) return s;
   s = FsyncPath(run_dir, true);
   if (s.ok()) s = WriteFileAtomically(absl::StrCat(run_dir, "/latest"), name + "\n");
   if (s.ok()) s = FsyncPath(run_dir, true);

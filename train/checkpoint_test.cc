@@ -63,6 +63,21 @@ TEST(CheckpointTest, KeepsTheLastN) {
   EXPECT_EQ(*LatestCheckpoint(run), run + "/ckpt-5");
 }
 
+// A run resumed from an earlier step saves a step that already has a checkpoint: the new one replaces it whole,
+// and no temporary directory (which held the old one) stays behind.
+TEST(CheckpointTest, SavingAStepAgainReplacesIt) {
+  const std::string run = RunDir("again");
+  ASSERT_TRUE(SaveCheckpoint(run, Contents(2, 1.f)).ok());
+  ASSERT_TRUE(SaveCheckpoint(run, Contents(2, 4.f, 8)).ok());
+  EXPECT_EQ(*LatestCheckpoint(run), run + "/ckpt-2");
+  auto loaded = LoadCheckpoint(run + "/ckpt-2");
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  Tensor w = Tensor::Zeros({2, 4}), b = Tensor::Zeros({3});
+  ASSERT_TRUE(RestoreTensors(*loaded, "params", {{"layer.w", w}, {"layer.b", b}}, run + "/ckpt-2").ok());
+  EXPECT_EQ(w.ToVector(), std::vector<float>(8, 4.f));
+  EXPECT_FALSE(fs::exists(run + "/.tmp-ckpt-2"));
+}
+
 TEST(CheckpointTest, CorruptTensorIsNamed) {
   const std::string run = RunDir("corrupt");
   ASSERT_TRUE(SaveCheckpoint(run, Contents(1, 2.f)).ok());
@@ -91,7 +106,7 @@ TEST(CheckpointTest, OtherModelShapeIsAnErrorAndChangesNothing) {
 }
 
 // A writer killed (SIGKILL) in the middle of a checkpoint leaves the previous one loadable and `latest`
-// pointing at it. Kills land at several points of the write; at least one must catch it mid-way (its
+// pointing at it; once a kill lands after `latest` moved, the later saves replace a checkpoint `latest` names. Kills land at several points of the write; at least one must catch it mid-way (its
 // temporary directory exists), or the test proves nothing.
 // Saves the 160 MB checkpoint of step 2 into `run` in a child process; returns its pid.
 pid_t SaveInChild(const std::string& run) {
