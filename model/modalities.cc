@@ -1,6 +1,8 @@
 #include "model/modalities.h"
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "core/ops/ops.h"
 #include "core/rng.h"
@@ -13,6 +15,21 @@ constexpr int64_t kStemBasis = 9;
 
 Tensor InitUniform(const Shape& shape, float bound, uint64_t seed, uint16_t layer, uint32_t part) {
   return RandomUniform(shape, RngKey{seed, part, layer, kInitPurpose}, -bound, bound);
+}
+
+// x [B, H, W, C] with rows >= rows[b] of plane b zeroed (nothing to do without `rows`).
+Tensor ZeroRowsAfter(const Tensor& x, const std::vector<int64_t>& rows) {
+  const int64_t b = x.dim(0), h = x.dim(1);
+  if (rows.empty() || std::all_of(rows.begin(), rows.end(), [h](int64_t r) { return r >= h; })) return x;
+  std::vector<float> keep(b * h, 0.f);
+  for (int64_t i = 0; i < b; ++i) std::fill_n(keep.begin() + i * h, std::min(rows[i], h), 1.f);
+  return ops::Mul(x, Tensor::FromVector(keep, {b, h, 1, 1}).To(x.device()));
+}
+
+// ceil(rows / 2): the real rows after a stride-2 block.
+std::vector<int64_t> Halved(std::vector<int64_t> rows) {
+  for (int64_t& r : rows) r = (r + 1) / 2;
+  return rows;
 }
 
 }  // namespace
@@ -49,11 +66,15 @@ StridedConvStack::StridedConvStack(int64_t channels, int64_t out, uint64_t seed,
   RegisterModule("down3", &down3_);
 }
 
-Tensor StridedConvStack::Forward(const Tensor& plane) const {
+Tensor StridedConvStack::Forward(const Tensor& plane, const std::vector<int64_t>& rows) const {
   CHECK_EQ(plane.ndim(), 3) << "StridedConvStack: expects [B, H, W], got " << ShapeToString(plane.shape());
-  Tensor x = ops::Reshape(plane, {plane.dim(0), plane.dim(1), plane.dim(2), 1});
-  x = ops::MatMul(x, replicate_.To(plane.device()));
-  return down3_.Forward(down2_.Forward(down1_.Forward(stem_.Forward(x))));
+  CHECK(rows.empty() || static_cast<int64_t>(rows.size()) == plane.dim(0))
+      << "StridedConvStack: " << rows.size() << " row counts for " << plane.dim(0) << " planes";
+  Tensor x = ZeroRowsAfter(ops::Reshape(plane, {plane.dim(0), plane.dim(1), plane.dim(2), 1}), rows);
+  x = ZeroRowsAfter(stem_.Forward(ops::MatMul(x, replicate_.To(plane.device()))), rows);
+  const std::vector<int64_t> half = Halved(rows), quarter = Halved(half);
+  x = ZeroRowsAfter(down1_.Forward(x), half);
+  return down3_.Forward(ZeroRowsAfter(down2_.Forward(x), quarter));
 }
 
 ImageModality::ImageModality(int64_t channels, int64_t dim, uint64_t seed, uint16_t layer)
@@ -76,10 +97,10 @@ AudioModality::AudioModality(int64_t channels, int64_t mels, int64_t dim, uint64
   bias = RegisterParameter("bias", Tensor::Zeros({dim}));
 }
 
-Tensor AudioModality::Forward(const Tensor& features) const {
+Tensor AudioModality::Forward(const Tensor& features, const std::vector<int64_t>& frames) const {
   CHECK(features.ndim() == 3 && features.dim(2) == mels_)
       << "AudioModality: expects [B, T, " << mels_ << "] log-mel frames, got " << ShapeToString(features.shape());
-  const Tensor x = stack_.Forward(features);  // [B, T/8, mels/8, C]
+  const Tensor x = stack_.Forward(features, frames);  // [B, T/8, mels/8, C]
   return ops::BiasAdd(ops::MatMul(ops::Reshape(x, {x.dim(0), x.dim(1), x.dim(2) * x.dim(3)}), projection), bias);
 }
 

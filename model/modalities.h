@@ -18,7 +18,10 @@ namespace onemodel::model {
 class StridedConvStack : public Module {
  public:
   StridedConvStack(int64_t channels, int64_t out, uint64_t seed, uint16_t layer);
-  Tensor Forward(const Tensor& plane) const;
+  // `rows` (empty: all H) holds each plane's real rows; the rows after them are padding, zeroed before every block
+  // so that they read as the convolutions' own zero padding: the real rows' outputs (the first ceil(rows / 8)) do
+  // not depend on how much padding follows.
+  Tensor Forward(const Tensor& plane, const std::vector<int64_t>& rows = {}) const;
 
  private:
   struct Block : public Module {
@@ -48,7 +51,8 @@ class ImageModality : public Module {
 class AudioModality : public Module {
  public:
   AudioModality(int64_t channels, int64_t mels, int64_t dim, uint64_t seed, uint16_t layer);
-  Tensor Forward(const Tensor& features) const;
+  // `frames` (empty: all T) holds each utterance's frames before its padding; see StridedConvStack::Forward.
+  Tensor Forward(const Tensor& features, const std::vector<int64_t>& frames = {}) const;
   int64_t mels() const { return mels_; }
   // Encoder positions that `frames` frames become (each stride-2 block halves them, rounding up).
   static int64_t Positions(int64_t frames) { return (frames + 7) / 8; }

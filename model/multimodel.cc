@@ -28,6 +28,16 @@ Tensor MaskOf(const Tensor& ids, Device device) {
   return Tensor::FromVector(mask, ids.shape()).To(device);
 }
 
+// [B, positions]: 1 at the encoder positions of each utterance's frames, 0 at the padding after them.
+Tensor PositionMask(const std::vector<int64_t>& frames, int64_t positions, Device device) {
+  const int64_t b = static_cast<int64_t>(frames.size());
+  std::vector<float> mask(b * positions, 0.f);
+  for (int64_t i = 0; i < b; ++i) {
+    std::fill_n(mask.begin() + i * positions, std::min(positions, AudioModality::Positions(frames[i])), 1.f);
+  }
+  return Tensor::FromVector(mask, {b, positions}).To(device);
+}
+
 Tensor AddTiming(const Tensor& x) {
   return ops::Add(x, TimingSignal(x.dim(1), x.dim(2)).To(x.device()));
 }
@@ -106,7 +116,11 @@ MultiModel::Encoded MultiModel::Encode(int task, const Batch& batch, const RunCo
   if (heads_[task].input == InputModality::kImage) {
     x = image_->Forward(batch.images.To(device));
   } else if (heads_[task].input == InputModality::kAudio) {
-    x = audio_->Forward(batch.audio.To(device));
+    // The padding after each utterance is neither heard (the front end zeroes it) nor attended to or routed.
+    const std::vector<int64_t> frames =
+        batch.audio_frames.defined() ? batch.audio_frames.ToIndices() : std::vector<int64_t>();
+    x = audio_->Forward(batch.audio.To(device), frames);
+    if (!frames.empty()) e.mask = PositionMask(frames, x.dim(1), device);
   } else {
     x = Symbols(task).Embed(batch.input_ids);
     e.mask = MaskOf(batch.input_ids, device);

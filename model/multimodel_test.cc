@@ -167,7 +167,7 @@ TEST(MultiModelTest, CtcLossOnTheEncoderStates) {
     std::vector<TaskHead> heads = Heads();
     heads.push_back({"speech", InputModality::kAudio, OutputModality::kSymbols, 0, "words", 12, 20});
     heads.back().ctc_weight = 0.5f * i;
-    MultiModel model(SmallConfig(), heads, 8);
+    MultiModel model(SmallConfig(), heads, 9);
     loss[i] = model.Forward(2, batch, RunContext{}).loss.item();
     if (i < 2) continue;
     Batch unpadded = batch;  // every utterance taken as 5 positions long: another loss
@@ -229,6 +229,45 @@ TEST(MultiModelTest, MoeLayersRouteOnlyRealPositions) {
   EXPECT_NEAR(b.loss.item(), a.loss.item(), 1e-5f);
   EXPECT_GT(a.aux_loss.item(), 0.f);
   EXPECT_NEAR(b.aux_loss.item(), a.aux_loss.item(), 1e-6f);
+}
+
+// Audio padding is not heard: the same utterances (37 and 29 frames) padded to 50 frames with noise give the same
+// loss (cross-entropy, CTC, load balancing) and the same transcripts; before, the padding went through the front
+// end, the attention and the MoE as if it were sound.
+TEST(MultiModelTest, AudioPaddingChangesNothing) {
+  std::mt19937 rng(11);
+  Batch batch = SymbolBatch(rng, 2, 4);
+  batch.input_ids = Tensor();
+  batch.audio = onemodel::testing::RandomTensor(rng, {2, 37, 16}, -1.f, 1.f);
+  batch.audio_frames = Tensor::FromIndices({37, 29}, {2});
+  Batch longer = batch;
+  longer.audio = onemodel::testing::RandomTensor(rng, {2, 50, 16}, -1.f, 1.f);
+  {
+    const std::vector<float> a = batch.audio.ToVector();
+    std::vector<float> l = longer.audio.ToVector();
+    for (int64_t i = 0; i < 2; ++i) {
+      const int64_t frames = i == 0 ? 37 : 29;
+      std::copy_n(a.begin() + i * 37 * 16, frames * 16, l.begin() + i * 50 * 16);
+    }
+    longer.audio = Tensor::FromVector(l, {2, 50, 16});
+  }
+  config::TrunkConfig config = SmallConfig();
+  for (config::MoeConfig* m : {config.mutable_encoder_moe(), config.mutable_decoder_moe()}) {
+    m->set_load_balance_coef(0.01f);
+    m->mutable_router()->set_noise(true);
+  }
+  std::vector<TaskHead> heads = Heads();
+  heads.push_back({"speech", InputModality::kAudio, OutputModality::kSymbols, 0, "words", 12, 16});
+  heads.back().ctc_weight = 0.3f;
+  MultiModel model(config, heads, 5);
+  const RunContext run{true, 1, 0};
+  const ForwardResult a = model.Forward(2, batch, run), b = model.Forward(2, longer, run);
+  EXPECT_NEAR(b.loss.item(), a.loss.item(), 1e-5f);
+  EXPECT_GT(a.aux_loss.item(), 0.f);
+  EXPECT_NEAR(b.aux_loss.item(), a.aux_loss.item(), 1e-6f);
+  DecodeOptions o;
+  o.max_length = 6;
+  EXPECT_EQ(model.Generate(2, longer, o), model.Generate(2, batch, o));
 }
 
 TEST(MultiModelDeathTest, CtcNeedsAudioInAndSymbolsOut) {
