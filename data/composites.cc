@@ -3,6 +3,8 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "glog/logging.h"
 
 namespace onemodel::data {
@@ -24,6 +26,10 @@ std::string CompositeCaption(const std::array<int64_t, 4>& labels) {
     absl::StrAppend(&caption, joint, article, name);
   }
   return caption;
+}
+
+std::vector<std::string> CaptionItems(const std::string& caption) {
+  return absl::StrSplit(absl::StrReplaceAll(caption, {{" and ", " , "}}), " , ");
 }
 
 Composites MakeComposites(const LabeledImages& split, const std::vector<int64_t>& items) {

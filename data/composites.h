@@ -18,6 +18,10 @@ const std::array<std::string, 10>& FashionMnistNames();
 // "a shirt , a bag , an ankle boot and a dress" for labels (top left, top right, bottom left, bottom right).
 std::string CompositeCaption(const std::array<int64_t, 4>& labels);
 
+// A caption's item phrases in order ("a shirt", "a bag", ...): CompositeCaption's inverse, for any text (a decoded
+// caption may name more or fewer items).
+std::vector<std::string> CaptionItems(const std::string& caption);
+
 struct Composites {
   Tensor images;                                 // [N, 2 cells, 2 cells] f32: [N, 64, 64] for 28x28 items
   std::vector<std::array<int64_t, 4>> labels;   // the items' classes, reading order

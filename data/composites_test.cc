@@ -10,6 +10,13 @@ TEST(CompositesTest, CaptionNamesTheItemsInReadingOrderWithArticles) {
   EXPECT_EQ(CompositeCaption({0, 0, 1, 7}), "a t-shirt , a t-shirt , a trouser and a sneaker");
 }
 
+TEST(CompositesTest, CaptionItemsSplitsACaptionIntoItsItems) {
+  using Items = std::vector<std::string>;
+  EXPECT_EQ(CaptionItems(CompositeCaption({6, 8, 9, 3})), (Items{"a shirt", "a bag", "an ankle boot", "a dress"}));
+  EXPECT_EQ(CaptionItems("a coat , a bag and a dress"), (Items{"a coat", "a bag", "a dress"}));  // one short
+  EXPECT_EQ(CaptionItems("a coat"), (Items{"a coat"}));
+}
+
 TEST(CompositesTest, CellsHoldTheItemsAlignedToPatchTokens) {
   // Four 2x3 "images" with distinct pixel values and labels 0..3, plus a fifth; cells are 8 x 8.
   LabeledImages split;

@@ -83,7 +83,7 @@ model {
 tasks { name: "fashion_mnist" batch_size: 8 eval_examples: 50 }
 tasks { name: "translate_de_en" data_dir: "$tmp/cache/translation" batch_size: 8 eval_examples: 8 max_length: 12 }
 tasks { name: "translate_en_de" data_dir: "$tmp/cache/translation" batch_size: 8 eval_examples: 8 beam_size: 2 max_length: 12 }
-tasks { name: "caption_fashion" batch_size: 8 eval_examples: 8 max_length: 24 options { key: "vocab_dir" value: "$tmp/cache/translation" } }
+tasks { name: "caption_fashion" batch_size: 8 eval_examples: 8 max_length: 96 options { key: "vocab_dir" value: "$tmp/cache/translation" } }
 tasks { name: "speech_recognition" data_dir: "$tmp/cache/speech" batch_size: 8 eval_examples: 4 max_length: 12 options { key: "vocab_dir" value: "$tmp/cache/translation" } options { key: "ctc_weight" value: "0.3" } }
 PB
 }
@@ -91,7 +91,7 @@ tiny 32 > "$tmp/tiny.pbtxt"
 expect "train" 0 "step 12/12 \| [a-z_]+ [0-9.]+.*tok/s \| lr .* \| ETA .*encoder experts cv" -- \
   "$bin" train --config "$tmp/tiny.pbtxt" --run "$tmp/run"
 expect "train evaluates" 0 "eval  step 12  translate_en_de: bleu" -- cat "$tmp/last_output"
-expect "train evaluates captions" 0 "eval  step 12  caption_fashion: exact_match [0-9.]+  bleu" -- cat "$tmp/last_output"
+expect "train evaluates captions" 0 "eval  step 12  caption_fashion: exact_match [0-9.]+  item_accuracy [0-9.]+  bleu" -- cat "$tmp/last_output"
 expect "train evaluates speech" 0 "eval  step 12  speech_recognition: wer [0-9.]+  cer [0-9.]+  real_wer [0-9.]+  real_cer [0-9.]+  real_digits_wer [0-9.]+  wer_[a-z]+ [0-9.]+" -- cat "$tmp/last_output"
 check "checkpoints" test -d "$tmp/run/ckpt-6" -a -d "$tmp/run/ckpt-12"
 check "metrics" grep -q '"loss/fashion_mnist"' "$tmp/run/metrics.jsonl"
@@ -125,8 +125,10 @@ bad_config "unknown task option" 's|eval_examples: 50 }|eval_examples: 50 option
 bad_config "bad ctc_weight" 's|value: "0.3"|value: "lots"|' \
   'tasks\[4\].options\[ctc_weight\]: "lots" is not a number >= 0'
 bad_config "missing stamps directory" \
-  's|max_length: 24 options {|max_length: 24 options { key: "real_dir" value: "/nonexistent/stamps" } options {|' \
+  's|max_length: 96 options {|max_length: 96 options { key: "real_dir" value: "/nonexistent/stamps" } options {|' \
   "tasks\[3\].options\[real_dir\]: /nonexistent/stamps: no such directory"
+bad_config "captions longer than max_length" 's|eval_examples: 8 max_length: 96 options|eval_examples: 8 max_length: 8 options|' \
+  "tasks\[3\].max_length: 8 would cut captions \(the longest is [0-9]+ subwords with its end of sentence\)"
 tiny 48 > "$tmp/wider.pbtxt"
 sed -i 's/max_steps: 12/max_steps: 24/' "$tmp/wider.pbtxt"
 expect "checkpoint of another shape" 1 "ckpt-12.*\[32\].*\[48\]|ckpt-12.*\[48\].*\[32\]" -- \
