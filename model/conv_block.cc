@@ -1,6 +1,8 @@
 #include "model/conv_block.h"
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "core/ops/ops.h"
@@ -36,6 +38,13 @@ ConvBlock::ConvBlock(int64_t dim, const std::vector<ConvStep>& steps, bool causa
 Tensor ApplyMask(const Tensor& x, const Tensor& mask) {
   if (!mask.defined()) return x;
   return ops::Mul(x, ops::Reshape(mask, {mask.dim(0), mask.dim(1), 1}));
+}
+
+Tensor LengthMask(const std::vector<int64_t>& lengths, int64_t width, Device device) {
+  const int64_t b = static_cast<int64_t>(lengths.size());
+  std::vector<float> mask(b * width, 0.f);
+  for (int64_t i = 0; i < b; ++i) std::fill_n(mask.begin() + i * width, std::min(lengths[i], width), 1.f);
+  return Tensor::FromVector(mask, {b, width}).To(device);
 }
 
 Tensor ConvBlock::Forward(const Tensor& x, const Tensor& mask) const {

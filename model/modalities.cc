@@ -6,6 +6,7 @@
 
 #include "core/ops/ops.h"
 #include "core/rng.h"
+#include "model/conv_block.h"
 
 namespace onemodel::model {
 namespace {
@@ -19,11 +20,9 @@ Tensor InitUniform(const Shape& shape, float bound, uint64_t seed, uint16_t laye
 
 // x [B, H, W, C] with rows >= rows[b] of plane b zeroed (nothing to do without `rows`).
 Tensor ZeroRowsAfter(const Tensor& x, const std::vector<int64_t>& rows) {
-  const int64_t b = x.dim(0), h = x.dim(1);
+  const int64_t h = x.dim(1);
   if (rows.empty() || std::all_of(rows.begin(), rows.end(), [h](int64_t r) { return r >= h; })) return x;
-  std::vector<float> keep(b * h, 0.f);
-  for (int64_t i = 0; i < b; ++i) std::fill_n(keep.begin() + i * h, std::min(rows[i], h), 1.f);
-  return ops::Mul(x, Tensor::FromVector(keep, {b, h, 1, 1}).To(x.device()));
+  return ops::Mul(x, ops::Reshape(LengthMask(rows, h, x.device()), {x.dim(0), h, 1, 1}));
 }
 
 // ceil(rows / 2): the real rows after a stride-2 block.

@@ -28,16 +28,6 @@ Tensor MaskOf(const Tensor& ids, Device device) {
   return Tensor::FromVector(mask, ids.shape()).To(device);
 }
 
-// [B, positions]: 1 at the encoder positions of each utterance's frames, 0 at the padding after them.
-Tensor PositionMask(const std::vector<int64_t>& frames, int64_t positions, Device device) {
-  const int64_t b = static_cast<int64_t>(frames.size());
-  std::vector<float> mask(b * positions, 0.f);
-  for (int64_t i = 0; i < b; ++i) {
-    std::fill_n(mask.begin() + i * positions, std::min(positions, AudioModality::Positions(frames[i])), 1.f);
-  }
-  return Tensor::FromVector(mask, {b, positions}).To(device);
-}
-
 Tensor AddTiming(const Tensor& x) {
   return ops::Add(x, TimingSignal(x.dim(1), x.dim(2)).To(x.device()));
 }
@@ -120,7 +110,8 @@ MultiModel::Encoded MultiModel::Encode(int task, const Batch& batch, const RunCo
     const std::vector<int64_t> frames =
         batch.audio_frames.defined() ? batch.audio_frames.ToIndices() : std::vector<int64_t>();
     x = audio_->Forward(batch.audio.To(device), frames);
-    if (!frames.empty()) e.mask = PositionMask(frames, x.dim(1), device);
+    for (int64_t f : frames) e.lengths.push_back(std::min(x.dim(1), AudioModality::Positions(f)));
+    if (!frames.empty()) e.mask = LengthMask(e.lengths, x.dim(1), device);
   } else {
     x = Symbols(task).Embed(batch.input_ids);
     e.mask = MaskOf(batch.input_ids, device);
@@ -192,11 +183,7 @@ Tensor MultiModel::EncoderCtc(int task, const Encoded& encoded, const Batch& bat
       if (id != kPadId && id != kEosId) labels[i].push_back(static_cast<int>(id));
     }
   }
-  std::vector<int64_t> lengths(b, positions);
-  if (batch.audio_frames.defined()) {
-    const std::vector<int64_t> frames = batch.audio_frames.ToIndices();
-    for (int64_t i = 0; i < b; ++i) lengths[i] = std::min(positions, AudioModality::Positions(frames[i]));
-  }
+  const std::vector<int64_t> lengths = encoded.lengths.empty() ? std::vector<int64_t>(b, positions) : encoded.lengths;
   const Tensor tied = Symbols(task).Logits(encoded.states);
   const Tensor logits = ops::Concat({ops::MatMul(encoded.states, ctc_blank_), ops::Narrow(tied, 2, 1, tied.dim(2))}, 2);
   return ops::CtcLoss(logits, labels, lengths, kPadId);

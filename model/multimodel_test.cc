@@ -201,6 +201,16 @@ TEST(MultiModelTest, Bf16MatmulPrecisionIsCloseToF32) {
   EXPECT_EQ(ops::CurrentMatmulPrecision(), ops::MatmulPrecision::kF32);  // the pass's scope has ended
 }
 
+// SmallConfig with noisy routers and a load-balancing loss: what the padding tests compare counts routed tokens.
+config::TrunkConfig NoisyBalancedConfig() {
+  config::TrunkConfig config = SmallConfig();
+  for (config::MoeConfig* m : {config.mutable_encoder_moe(), config.mutable_decoder_moe()}) {
+    m->set_load_balance_coef(0.01f);
+    m->mutable_router()->set_noise(true);
+  }
+  return config;
+}
+
 // Padding is not routed: the same examples padded with three more empty target positions (and input positions)
 // give the same loss and the same MoE auxiliary losses, which count the tokens routed.
 TEST(MultiModelTest, MoeLayersRouteOnlyRealPositions) {
@@ -218,11 +228,7 @@ TEST(MultiModelTest, MoeLayersRouteOnlyRealPositions) {
   Batch longer = batch;
   longer.input_ids = padded(batch.input_ids);
   longer.targets = padded(batch.targets);
-  config::TrunkConfig config = SmallConfig();
-  for (config::MoeConfig* m : {config.mutable_encoder_moe(), config.mutable_decoder_moe()}) {
-    m->set_load_balance_coef(0.01f);
-    m->mutable_router()->set_noise(true);
-  }
+  const config::TrunkConfig config = NoisyBalancedConfig();
   MultiModel model(config, Heads(), 4);
   const RunContext run{true, 1, 0};
   const ForwardResult a = model.Forward(1, batch, run), b = model.Forward(1, longer, run);
@@ -251,11 +257,7 @@ TEST(MultiModelTest, AudioPaddingChangesNothing) {
     }
     longer.audio = Tensor::FromVector(l, {2, 50, 16});
   }
-  config::TrunkConfig config = SmallConfig();
-  for (config::MoeConfig* m : {config.mutable_encoder_moe(), config.mutable_decoder_moe()}) {
-    m->set_load_balance_coef(0.01f);
-    m->mutable_router()->set_noise(true);
-  }
+  const config::TrunkConfig config = NoisyBalancedConfig();
   std::vector<TaskHead> heads = Heads();
   heads.push_back({"speech", InputModality::kAudio, OutputModality::kSymbols, 0, "words", 12, 16});
   heads.back().ctc_weight = 0.3f;

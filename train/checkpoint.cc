@@ -58,7 +58,9 @@ absl::Status WriteFileAtomically(const std::string& path, const std::string& tex
 // `tmp_dir`, removed after `latest` is rewritten): deleting it first would leave `latest` naming a missing or
 // half-deleted directory if the writer died in between. Filesystems without RENAME_EXCHANGE fall back to that.
 absl::Status PutInPlace(const std::string& tmp_dir, const std::string& final_dir) {
-  if (::renameat2(AT_FDCWD, tmp_dir.c_str(), AT_FDCWD, final_dir.c_str(), RENAME_EXCHANGE) == 0) return absl::OkStatus();
+  if (::renameat2(AT_FDCWD, tmp_dir.c_str(), AT_FDCWD, final_dir.c_str(), RENAME_EXCHANGE) == 0) {
+    return absl::OkStatus();
+  }
   if (errno != ENOENT && errno != EINVAL && errno != ENOSYS) {
     return absl::InternalError(absl::StrCat(final_dir, ": exchange with ", tmp_dir, " failed: ", std::strerror(errno)));
   }

@@ -99,12 +99,14 @@ class FashionCaptionsTask : public Task {
     return hypotheses.empty() ? 0.0 : static_cast<double>(exact) / hypotheses.size();
   }
 
-  // The fraction of the composites' items named right in their place. Where each item is right with probability p, exact match is about p^4: this tells a
-  // captioner that misses an item here and there from one that gets the caption's form wrong.
+  // The fraction of the composites' items named right in their place. Where each item is right with probability p,
+  // exact match is about p^4: this tells a captioner that misses an item here and there from one that gets the
+  // caption's form wrong.
   static double ItemAccuracy(const std::vector<std::string>& hypotheses, const std::vector<std::string>& references) {
     int64_t right = 0, items = 0;
     for (size_t i = 0; i < hypotheses.size(); ++i) {
-      const std::vector<std::string> said = data::CaptionItems(hypotheses[i]), meant = data::CaptionItems(references[i]);
+      const std::vector<std::string> said = data::CaptionItems(hypotheses[i]);
+      const std::vector<std::string> meant = data::CaptionItems(references[i]);
       for (size_t k = 0; k < meant.size(); ++k) right += k < said.size() && said[k] == meant[k];
       items += static_cast<int64_t>(meant.size());
     }
