@@ -12,12 +12,14 @@ namespace {
 
 struct Hypothesis {
   std::vector<int> tokens;
-  float log_prob = 0.f;
+  float log_prob = 0.f;  // under `next`
+  float score = 0.f;     // what the search ranks: log_prob, or its sum with the CTC prefix score
+  CtcPrefixScorer::State ctc;
 };
 
 float Normalized(const Hypothesis& h, float alpha) {
   const float length = static_cast<float>(h.tokens.size());
-  return h.log_prob / std::pow((5.f + length) / 6.f, alpha);
+  return h.score / std::pow((5.f + length) / 6.f, alpha);
 }
 
 int ArgMax(const std::vector<float>& v) {
@@ -44,8 +46,13 @@ std::vector<std::vector<int>> Greedy(int64_t examples, const NextLogProbs& next,
   return out;
 }
 
-std::vector<std::vector<int>> Beam(int64_t examples, const NextLogProbs& next, const DecodeOptions& o) {
+std::vector<std::vector<int>> Beam(int64_t examples, const NextLogProbs& next, const DecodeOptions& o,
+                                   const std::vector<CtcPrefixScorer>& ctc) {
+  const bool joint = o.ctc_weight > 0;
   std::vector<std::vector<Hypothesis>> beams(examples, std::vector<Hypothesis>(1));
+  if (joint) {
+    for (int64_t e = 0; e < examples; ++e) beams[e][0].ctc = ctc[e].Empty();
+  }
   std::vector<std::vector<Hypothesis>> finished(examples);
   for (int t = 0; t < o.max_length; ++t) {
     std::vector<int64_t> rows;
@@ -64,21 +71,36 @@ std::vector<std::vector<int>> Beam(int64_t examples, const NextLogProbs& next, c
     for (size_t i = 0; i < rows.size(); ++i) {
       const auto [e, h] = origin[i];
       const std::vector<float>& lp = log_probs[i];
-      // Only the beam_size best tokens of one hypothesis can survive the cut below.
+      // Alone, only the beam_size best tokens of one hypothesis can survive the cut below; joint decoding
+      // rescores the kCtcPreBeam best.
       std::vector<int> order(lp.size());
       std::iota(order.begin(), order.end(), 0);
-      const size_t keep = std::min(order.size(), static_cast<size_t>(o.beam_size));
+      const size_t keep = std::min(order.size(), static_cast<size_t>(joint ? std::max(o.beam_size, kCtcPreBeam)
+                                                                            : o.beam_size));
       std::partial_sort(order.begin(), order.begin() + keep, order.end(), [&](int a, int b) { return lp[a] > lp[b]; });
       for (size_t j = 0; j < keep; ++j) {
+        const int token = order[j];
         Hypothesis c = beams[e][h];
-        c.log_prob += lp[order[j]];
-        c.tokens.push_back(order[j]);
+        c.log_prob += lp[token];
+        c.score = c.log_prob;
+        if (joint) {
+          if (token == ctc[e].blank()) continue;  // never a transcript's token
+          float ctc_score;
+          if (token == o.eos_id) {
+            ctc_score = ctc[e].Whole(c.ctc);
+          } else {
+            c.ctc = ctc[e].Extend(c.ctc, token);
+            ctc_score = c.ctc.prefix;
+          }
+          c.score = (1 - o.ctc_weight) * c.log_prob + o.ctc_weight * ctc_score;
+        }
+        c.tokens.push_back(token);
         candidates[e].push_back(std::move(c));
       }
     }
     for (int64_t e = 0; e < examples; ++e) {
       std::vector<Hypothesis>& c = candidates[e];
-      std::sort(c.begin(), c.end(), [](const Hypothesis& a, const Hypothesis& b) { return a.log_prob > b.log_prob; });
+      std::sort(c.begin(), c.end(), [](const Hypothesis& a, const Hypothesis& b) { return a.score > b.score; });
       beams[e].clear();
       for (Hypothesis& h : c) {
         if (static_cast<int>(beams[e].size()) >= o.beam_size) break;
@@ -107,10 +129,13 @@ std::vector<std::vector<int>> Beam(int64_t examples, const NextLogProbs& next, c
 
 }  // namespace
 
-std::vector<std::vector<int>> Decode(int64_t examples, const NextLogProbs& next, const DecodeOptions& o) {
+std::vector<std::vector<int>> Decode(int64_t examples, const NextLogProbs& next, const DecodeOptions& o,
+                                     const std::vector<CtcPrefixScorer>& ctc) {
   CHECK_GE(o.beam_size, 1);
   CHECK_GE(o.max_length, 1);
-  return o.beam_size == 1 ? Greedy(examples, next, o) : Beam(examples, next, o);
+  CHECK(o.ctc_weight == 0 || static_cast<int64_t>(ctc.size()) == examples)
+      << "joint CTC decoding needs one scorer per example: " << ctc.size() << " for " << examples;
+  return o.beam_size == 1 && o.ctc_weight == 0 ? Greedy(examples, next, o) : Beam(examples, next, o, ctc);
 }
 
 }  // namespace onemodel::model

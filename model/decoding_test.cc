@@ -63,5 +63,28 @@ TEST(DecodingTest, MaxLengthCutsOutputs) {
   EXPECT_EQ(Decode(1, ToyModel(&calls), o)[0].size(), 1u);
 }
 
+// A CTC output over the toy language that reads `labels`: blank, label, blank, ... each with p 0.9.
+CtcPrefixScorer CtcReading(const std::vector<int>& labels) {
+  const int64_t vocab = 7, positions = 2 * static_cast<int64_t>(labels.size()) + 1;
+  std::vector<float> lp(positions * vocab, std::log(0.1f / 6));
+  for (int64_t t = 0; t < positions; ++t) lp[t * vocab + (t % 2 == 0 ? 0 : labels[t / 2])] = std::log(0.9f);
+  return CtcPrefixScorer(lp, positions, vocab, 0);
+}
+
+TEST(DecodingTest, JointCtcDecodingFollowsTheCtcOutputWhereTheDecoderHesitates) {
+  int calls = 0;
+  DecodeOptions o;
+  o.ctc_weight = 0.5f;
+  // The decoder alone says "3 3" (above); the CTC output picks between its close candidates, at every step,
+  // even with beam_size 1, and the transcript ends where the CTC output's does.
+  EXPECT_EQ(Decode(1, ToyModel(&calls), o, {CtcReading({4})})[0], (std::vector<int>{4}));
+  EXPECT_EQ(Decode(1, ToyModel(&calls), o, {CtcReading({3, 5})})[0], (std::vector<int>{3, 5}));
+  o.beam_size = 3;
+  EXPECT_EQ(Decode(2, ToyModel(&calls), o, {CtcReading({3, 6}), CtcReading({4})}),
+            (std::vector<std::vector<int>>{{3, 6}, {4}}));
+  o.ctc_weight = 0;
+  EXPECT_EQ(Decode(1, ToyModel(&calls), o)[0], (std::vector<int>{4}));
+}
+
 }  // namespace
 }  // namespace onemodel::model

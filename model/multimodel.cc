@@ -184,9 +184,26 @@ Tensor MultiModel::EncoderCtc(int task, const Encoded& encoded, const Batch& bat
     }
   }
   const std::vector<int64_t> lengths = encoded.lengths.empty() ? std::vector<int64_t>(b, positions) : encoded.lengths;
-  const Tensor tied = Symbols(task).Logits(encoded.states);
-  const Tensor logits = ops::Concat({ops::MatMul(encoded.states, ctc_blank_), ops::Narrow(tied, 2, 1, tied.dim(2))}, 2);
-  return ops::CtcLoss(logits, labels, lengths, kPadId);
+  return ops::CtcLoss(CtcLogits(task, encoded.states), labels, lengths, kPadId);
+}
+
+Tensor MultiModel::CtcLogits(int task, const Tensor& states) const {
+  const Tensor tied = Symbols(task).Logits(states);
+  return ops::Concat({ops::MatMul(states, ctc_blank_), ops::Narrow(tied, 2, 1, tied.dim(2))}, 2);
+}
+
+std::vector<CtcPrefixScorer> MultiModel::CtcScorers(int task, const Encoded& encoded) const {
+  CHECK(heads_[task].ctc_weight > 0) << heads_[task].task << " has no CTC output to decode with";
+  const Tensor log_probs = ops::LogSoftmax(CtcLogits(task, encoded.states));
+  const int64_t b = log_probs.dim(0), positions = log_probs.dim(1), v = log_probs.dim(2);
+  const std::vector<float> lp = log_probs.ToVector();
+  std::vector<CtcPrefixScorer> scorers;
+  for (int64_t i = 0; i < b; ++i) {
+    const int64_t n = encoded.lengths.empty() ? positions : encoded.lengths[i];
+    const auto begin = lp.begin() + i * positions * v;
+    scorers.emplace_back(std::vector<float>(begin, begin + n * v), n, v, static_cast<int>(kPadId));
+  }
+  return scorers;
 }
 
 std::vector<int64_t> MultiModel::Classify(int task, const Batch& batch) const {
@@ -224,7 +241,9 @@ std::vector<std::vector<int>> MultiModel::Generate(int task, const Batch& batch,
     for (int64_t i = 0; i < n; ++i) out[i].assign(lp.begin() + i * v, lp.begin() + (i + 1) * v);
     return out;
   };
-  return Decode(batch.size(), next, options);
+  const std::vector<CtcPrefixScorer> ctc = options.ctc_weight > 0 ? CtcScorers(task, encoded)
+                                                                  : std::vector<CtcPrefixScorer>();
+  return Decode(batch.size(), next, options, ctc);
 }
 
 }  // namespace onemodel::model

@@ -60,7 +60,8 @@ class MultiModel : public Module {
   ForwardResult Forward(int task, const Batch& batch, const RunContext& run) const;
   // Class-label tasks: the argmax class of each example.
   std::vector<int64_t> Classify(int task, const Batch& batch) const;
-  // Symbol-output tasks: decoded ids per example (end-of-sentence id 2 not included).
+  // Symbol-output tasks: decoded ids per example (end-of-sentence id 2 not included). options.ctc_weight > 0
+  // decodes jointly with the task's CTC output (TaskHead::ctc_weight > 0).
   std::vector<std::vector<int>> Generate(int task, const Batch& batch, const DecodeOptions& options) const;
 
   const std::vector<TaskHead>& heads() const { return heads_; }
@@ -79,6 +80,10 @@ class MultiModel : public Module {
   // Sum over the batch of the CTC loss of the encoder states read through the output softmax with the blank in the
   // padding column (targets: the batch's [B, T] ids, flattened; padding and end of sentence are not labels).
   Tensor EncoderCtc(int task, const Encoded& encoded, const Batch& batch, const std::vector<int64_t>& targets) const;
+  // [B, S, V]: the encoder states through the output softmax with the blank's logit in the padding column.
+  Tensor CtcLogits(int task, const Tensor& states) const;
+  // Joint CTC-attention decoding: each example's prefix scorer over its real positions.
+  std::vector<CtcPrefixScorer> CtcScorers(int task, const Encoded& encoded) const;
 
   config::TrunkConfig config_;
   // The products' precision (config_.matmul_precision) for every pass; each backward keeps its forward's.

@@ -84,7 +84,7 @@ tasks { name: "fashion_mnist" batch_size: 8 eval_examples: 50 }
 tasks { name: "translate_de_en" data_dir: "$tmp/cache/translation" batch_size: 8 eval_examples: 8 max_length: 12 }
 tasks { name: "translate_en_de" data_dir: "$tmp/cache/translation" batch_size: 8 eval_examples: 8 beam_size: 2 max_length: 12 }
 tasks { name: "caption_fashion" batch_size: 8 eval_examples: 8 max_length: 96 options { key: "vocab_dir" value: "$tmp/cache/translation" } }
-tasks { name: "speech_recognition" data_dir: "$tmp/cache/speech" batch_size: 8 eval_examples: 4 max_length: 12 options { key: "vocab_dir" value: "$tmp/cache/translation" } options { key: "ctc_weight" value: "0.3" } }
+tasks { name: "speech_recognition" data_dir: "$tmp/cache/speech" batch_size: 8 eval_examples: 4 max_length: 12 beam_size: 2 options { key: "vocab_dir" value: "$tmp/cache/translation" } options { key: "ctc_weight" value: "0.3" } options { key: "decode_ctc_weight" value: "0.4" } }
 PB
 }
 tiny 32 > "$tmp/tiny.pbtxt"
@@ -124,6 +124,10 @@ bad_config "unknown task option" 's|eval_examples: 50 }|eval_examples: 50 option
   "tasks\[0\].options: unknown key 'colour'"
 bad_config "bad ctc_weight" 's|value: "0.3"|value: "lots"|' \
   'tasks\[4\].options\[ctc_weight\]: "lots" is not a number >= 0'
+bad_config "decode_ctc_weight over 1" 's|value: "0.4"|value: "1.5"|' \
+  'tasks\[4\].options\[decode_ctc_weight\]: "1.5" is not a number >= 0 and <= 1'
+bad_config "joint decoding without a CTC loss" 's|key: "ctc_weight" value: "0.3"|key: "ctc_weight" value: "0"|' \
+  'tasks\[4\].options\[decode_ctc_weight\]: decoding with the CTC output needs options\[ctc_weight\] > 0'
 bad_config "missing stamps directory" \
   's|max_length: 96 options {|max_length: 96 options { key: "real_dir" value: "/nonexistent/stamps" } options {|' \
   "tasks\[3\].options\[real_dir\]: /nonexistent/stamps: no such directory"

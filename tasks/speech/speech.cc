@@ -6,12 +6,14 @@
 // the real recordings: all, and their digits/ numbers; and the held-out WER of each kind of utterance
 // (wer_digits, wer_numbers, wer_letters, wer_words). Option `spec_augment` ("F=8,mF=2,p=0.05,mT=4"; default none)
 // masks training features (data/spec_augment.h). Option `ctc_weight` (default 0) adds a CTC loss on the encoder
-// states (model::TaskHead::ctc_weight).
+// states (model::TaskHead::ctc_weight); option `decode_ctc_weight` (0..1, default 0; needs ctc_weight) decodes
+// jointly with that CTC output (model::DecodeOptions::ctc_weight).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <numeric>
 
@@ -103,10 +105,11 @@ absl::StatusOr<std::vector<Utterance>> ReadSplit(const std::string& dir, const s
 class SpeechTask : public Task {
  public:
   SpeechTask(const TaskContext& context, std::shared_ptr<const data::SubwordVocab> vocab, std::vector<Utterance> train,
-             std::vector<Utterance> dev, std::vector<Utterance> real, data::SpecAugmentPolicy augment, float ctc_weight)
+             std::vector<Utterance> dev, std::vector<Utterance> real, data::SpecAugmentPolicy augment, float ctc_weight,
+             float decode_ctc_weight)
       : name_(context.config.name()), config_(context.config), seed_(context.seed), stream_(context.stream),
-        augment_(augment), ctc_weight_(ctc_weight), vocab_(std::move(vocab)), train_(std::move(train)),
-        dev_(std::move(dev)), real_(std::move(real)),
+        augment_(augment), ctc_weight_(ctc_weight), decode_ctc_weight_(decode_ctc_weight), vocab_(std::move(vocab)),
+        train_(std::move(train)), dev_(std::move(dev)), real_(std::move(real)),
         batches_([this](uint32_t epoch) {
           return data::LengthBucketedBatches(lengths_, config_.batch_size(), seed_, stream_, epoch);
         }) {
@@ -179,7 +182,8 @@ class SpeechTask : public Task {
     std::vector<int64_t> order(n);
     std::iota(order.begin(), order.end(), 0);
     std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return split[a].length() < split[b].length(); });
-    const model::DecodeOptions options = DecodeOptionsOf(config_);
+    model::DecodeOptions options = DecodeOptionsOf(config_);
+    options.ctc_weight = decode_ctc_weight_;
     std::vector<std::string> out(n);
     for (int64_t begin = 0; begin < n; begin += kEvalBatch) {
       const std::vector<int64_t> rows(order.begin() + begin, order.begin() + std::min(n, begin + kEvalBatch));
@@ -219,7 +223,7 @@ class SpeechTask : public Task {
   uint64_t seed_;
   uint16_t stream_;
   data::SpecAugmentPolicy augment_;
-  float ctc_weight_;
+  float ctc_weight_, decode_ctc_weight_;
   std::shared_ptr<const data::SubwordVocab> vocab_;
   std::vector<Utterance> train_, dev_, real_;
   std::vector<int64_t> lengths_;
@@ -244,8 +248,19 @@ void ReportCtcMisfits(const std::string& task, const std::vector<Utterance>& tra
   }
 }
 
+// Option `key` as a number in [0, most] (absent: 0).
+absl::StatusOr<float> WeightOption(const TaskContext& context, const std::string& key, float most) {
+  float weight = 0;
+  const std::string text = OptionOr(context, key, "0");
+  if (!absl::SimpleAtof(text, &weight) || !std::isfinite(weight) || weight < 0 || weight > most) {
+    return absl::InvalidArgumentError(absl::StrCat(OptionField(context, key), ": \"", text, "\" is not a number >= 0",
+                                                   std::isinf(most) ? "" : absl::StrCat(" and <= ", most)));
+  }
+  return weight;
+}
+
 absl::StatusOr<std::unique_ptr<Task>> Create(const TaskContext& context) {
-  absl::Status s = CheckOptions(context, {"vocab_dir", "spec_augment", "ctc_weight"});
+  absl::Status s = CheckOptions(context, {"vocab_dir", "spec_augment", "ctc_weight", "decode_ctc_weight"});
   if (!s.ok()) return s;
   if (s = CheckDecodingFields(context); !s.ok()) return s;
   const config::TaskConfig& c = context.config;
@@ -257,11 +272,13 @@ absl::StatusOr<std::unique_ptr<Task>> Create(const TaskContext& context) {
   absl::StatusOr<data::SpecAugmentPolicy> augment =
       data::ParseSpecAugment(OptionOr(context, "spec_augment", ""), OptionField(context, "spec_augment"));
   if (!augment.ok()) return augment.status();
-  float ctc_weight = 0;
-  const std::string weight = OptionOr(context, "ctc_weight", "0");
-  if (!absl::SimpleAtof(weight, &ctc_weight) || !std::isfinite(ctc_weight) || ctc_weight < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(OptionField(context, "ctc_weight"), ": \"", weight, "\" is not a number >= 0"));
+  absl::StatusOr<float> ctc_weight = WeightOption(context, "ctc_weight", std::numeric_limits<float>::infinity());
+  if (!ctc_weight.ok()) return ctc_weight.status();
+  absl::StatusOr<float> decode_ctc_weight = WeightOption(context, "decode_ctc_weight", 1);
+  if (!decode_ctc_weight.ok()) return decode_ctc_weight.status();
+  if (*decode_ctc_weight > 0 && *ctc_weight == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(OptionField(context, "decode_ctc_weight"),
+                                                   ": decoding with the CTC output needs options[ctc_weight] > 0"));
   }
   absl::StatusOr<std::shared_ptr<const data::SubwordVocab>> vocab = LoadVocabOption(context);
   if (!vocab.ok()) return vocab.status();
@@ -272,9 +289,9 @@ absl::StatusOr<std::unique_ptr<Task>> Create(const TaskContext& context) {
     if (!split.ok()) return split.status();
     splits[i] = *std::move(split);
   }
-  if (ctc_weight > 0) ReportCtcMisfits(c.name(), splits[0]);
+  if (*ctc_weight > 0) ReportCtcMisfits(c.name(), splits[0]);
   return std::unique_ptr<Task>(new SpeechTask(context, *std::move(vocab), std::move(splits[0]), std::move(splits[1]),
-                                              std::move(splits[2]), *augment, ctc_weight));
+                                              std::move(splits[2]), *augment, *ctc_weight, *decode_ctc_weight));
 }
 
 ONEMODEL_REGISTER_TASK("speech_recognition",
