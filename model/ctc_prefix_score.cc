@@ -1,21 +1,16 @@
 #include "model/ctc_prefix_score.h"
 
-#include <cmath>
 #include <limits>
 #include <utility>
 
+#include "core/ops/ctc.h"
 #include "glog/logging.h"
 
 namespace onemodel::model {
 namespace {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-
-float LogAdd(float a, float b) {
-  if (a == kNegInf) return b;
-  if (b == kNegInf) return a;
-  return std::max(a, b) + std::log1p(std::exp(-std::abs(a - b)));
-}
+using ops::LogAdd;
 
 }  // namespace
 

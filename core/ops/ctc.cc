@@ -15,12 +15,6 @@ namespace {
 
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 
-double LogAdd(double a, double b) {
-  if (a == kNegInf) return b;
-  if (b == kNegInf) return a;
-  return std::max(a, b) + std::log1p(std::exp(-std::abs(a - b)));
-}
-
 // One example over its first `length` frames of log-probabilities [length, v]: returns -log p(labels) and
 // writes d(-log p)/d logits into grad [length, v], or returns +inf (grad all zero) when no alignment fits.
 // The extended label sequence is blank, l1, blank, l2, ..., blank (S = 2L + 1 states); alpha and beta both

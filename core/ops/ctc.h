@@ -5,7 +5,10 @@
 #ifndef ONEMODEL_CORE_OPS_CTC_H_
 #define ONEMODEL_CORE_OPS_CTC_H_
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "core/tensor.h"
@@ -19,6 +22,16 @@ namespace onemodel::ops {
 // CUDA tensors are computed on the host (the recursion is sequential in time and small next to the logits).
 Tensor CtcLoss(const Tensor& logits, const std::vector<std::vector<int>>& targets,
                const std::vector<int64_t>& input_lengths, int blank = 0);
+
+// log(exp(a) + exp(b)), exact where either is -inf: the sum of probabilities in CTC's recursions (here and in
+// model/ctc_prefix_score).
+template <typename T>
+T LogAdd(T a, T b) {
+  constexpr T kNegInf = -std::numeric_limits<T>::infinity();
+  if (a == kNegInf) return b;
+  if (b == kNegInf) return a;
+  return std::max(a, b) + std::log1p(std::exp(-std::abs(a - b)));
+}
 
 }  // namespace onemodel::ops
 
