@@ -27,13 +27,14 @@ struct Cache {
   HostAllocatorStats stats;
 };
 
-// Blocks the cache misses on or turns away go to glibc. By default glibc maps every block over 128 KiB..32 MiB
-// (its threshold grows with use) fresh from the kernel and unmaps it on free, so each such block costs a page fault
-// and the kernel's zeroing of every page on first touch (18% of a speech step's time, `perf`); the lengths of
-// speech and text batches change every step, so their sizes rarely repeat for the cache. Kept in glibc's heap
-// instead (mapped only above 32 MiB, the most glibc allows; trimmed only past 1 GiB of free top), a freed block
-// is split and merged for later sizes and its pages stay mapped: a speech step's system time fell by a quarter.
-// Advice only: another allocator (or a failed call) leaves the defaults.
+// Blocks the cache misses on or turns away go to glibc. By default glibc maps a block fresh from the kernel when it
+// is larger than any mapped block freed so far (from 128 KiB; up to 32 MiB) and unmaps it on free, so each such
+// block costs page faults and the kernel's zeroing of every page on first touch (18% of a speech step's time,
+// `perf`); the lengths of speech and text batches change every step, so their sizes rarely repeat for the cache.
+// Kept in glibc's heap instead (mapped only above 32 MiB, the most glibc allows; trimmed only past 1 GiB of free
+// top), a freed block is split and merged for later sizes and its pages stay mapped: a speech step's system time
+// fell by a quarter. Set on the first cached-size allocation, before any training step. Advice only: another
+// allocator (or a failed call) leaves the defaults.
 void KeepFreedMemoryMapped() {
   ::mallopt(M_MMAP_THRESHOLD, 32 << 20);
   ::mallopt(M_TRIM_THRESHOLD, 1 << 30);
@@ -115,6 +116,7 @@ void ReleaseHostCache() {
   for (auto& [_, p] : cache.free_blocks) std::free(p);
   cache.free_blocks.clear();
   cache.stats.cached_bytes = 0;
+  ::malloc_trim(0);  // glibc keeps freed blocks (KeepFreedMemoryMapped): give them back too
 }
 
 }  // namespace onemodel

@@ -1,8 +1,8 @@
 // CTC prefix scores (Watanabe et al. 2017, "Hybrid CTC/Attention Architecture for End-to-End Speech
 // Recognition", Algorithm 2): the log-probability under a CTC output that the transcript begins with a prefix,
-// extended one label at a time in O(positions) each. Joint CTC-attention decoding (model/decoding.h) adds it to
-// the attention decoder's score, which then cannot end early, loop on a subword, or skip audio the CTC output
-// has aligned.
+// extended one label at a time in O(positions) each. Joint CTC-attention decoding (model/decoding.h) weighs it
+// with the attention decoder's score: a hypothesis that ends early, loops on a subword or skips audio the CTC
+// output has aligned scores low there.
 #ifndef ONEMODEL_MODEL_CTC_PREFIX_SCORE_H_
 #define ONEMODEL_MODEL_CTC_PREFIX_SCORE_H_
 

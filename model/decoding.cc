@@ -12,14 +12,18 @@ namespace {
 
 struct Hypothesis {
   std::vector<int> tokens;
-  float log_prob = 0.f;  // under `next`
-  float score = 0.f;     // what the search ranks: log_prob, or its sum with the CTC prefix score
+  float log_prob = 0.f;   // under `next`
+  float ctc_score = 0.f;  // joint decoding: the CTC prefix log-probability (whole-transcript once finished)
+  float score = 0.f;      // what the search ranks: (1 - w) x log_prob + w x ctc_score
   CtcPrefixScorer::State ctc;
 };
 
-float Normalized(const Hypothesis& h, float alpha) {
+// The final ranking. Only the decoder's sum over tokens is length-normalized: the CTC score is one probability of
+// the whole audio, whatever the transcript's length, and dividing it would favour insertions.
+float Normalized(const Hypothesis& h, const DecodeOptions& o) {
   const float length = static_cast<float>(h.tokens.size());
-  return h.score / std::pow((5.f + length) / 6.f, alpha);
+  return (1 - o.ctc_weight) * h.log_prob / std::pow((5.f + length) / 6.f, o.length_penalty) +
+         o.ctc_weight * h.ctc_score;
 }
 
 int ArgMax(const std::vector<float>& v) {
@@ -71,30 +75,30 @@ std::vector<std::vector<int>> Beam(int64_t examples, const NextLogProbs& next, c
     for (size_t i = 0; i < rows.size(); ++i) {
       const auto [e, h] = origin[i];
       const std::vector<float>& lp = log_probs[i];
-      // Alone, only the beam_size best tokens of one hypothesis can survive the cut below; joint decoding
-      // rescores the kCtcPreBeam best.
+      // Alone, only the beam_size best tokens of one hypothesis can survive the cut below. Joint decoding rescores
+      // the kCtcPreBeam best, and end of sentence always: the CTC output may end a transcript the decoder would not.
       std::vector<int> order(lp.size());
       std::iota(order.begin(), order.end(), 0);
       const size_t keep = std::min(order.size(), static_cast<size_t>(joint ? std::max(o.beam_size, kCtcPreBeam)
                                                                             : o.beam_size));
       std::partial_sort(order.begin(), order.begin() + keep, order.end(), [&](int a, int b) { return lp[a] > lp[b]; });
-      for (size_t j = 0; j < keep; ++j) {
-        const int token = order[j];
-        Hypothesis c = beams[e][h];
-        c.log_prob += lp[token];
-        c.score = c.log_prob;
-        if (joint) {
-          if (token == ctc[e].blank()) continue;  // never a transcript's token
-          float ctc_score;
-          if (token == o.eos_id) {
-            ctc_score = ctc[e].Whole(c.ctc);
-          } else {
-            c.ctc = ctc[e].Extend(c.ctc, token);
-            ctc_score = c.ctc.prefix;
-          }
-          c.score = (1 - o.ctc_weight) * c.log_prob + o.ctc_weight * ctc_score;
-        }
+      order.resize(keep);
+      if (joint && std::find(order.begin(), order.end(), o.eos_id) == order.end()) order.push_back(o.eos_id);
+      const Hypothesis& parent = beams[e][h];
+      for (const int token : order) {
+        if (joint && token == ctc[e].blank()) continue;  // never a transcript's token
+        Hypothesis c;
+        c.tokens = parent.tokens;
         c.tokens.push_back(token);
+        c.log_prob = parent.log_prob + lp[token];
+        if (joint) {
+          // The last step cuts the hypotheses that did not end: they are scored whole, like those that did.
+          const bool ends = token == o.eos_id || t + 1 == o.max_length;
+          if (token != o.eos_id) c.ctc = ctc[e].Extend(parent.ctc, token);
+          c.ctc_score = ends ? ctc[e].Whole(token == o.eos_id ? parent.ctc : c.ctc) : c.ctc.prefix;
+          if (std::isinf(c.ctc_score)) continue;  // more labels than the audio has positions
+        }
+        c.score = (1 - o.ctc_weight) * c.log_prob + o.ctc_weight * c.ctc_score;
         candidates[e].push_back(std::move(c));
       }
     }
@@ -119,9 +123,10 @@ std::vector<std::vector<int>> Beam(int64_t examples, const NextLogProbs& next, c
   for (int64_t e = 0; e < examples; ++e) {
     for (Hypothesis& h : beams[e]) finished[e].push_back(std::move(h));
     CHECK(!finished[e].empty());
-    const auto best = std::max_element(finished[e].begin(), finished[e].end(), [&](const Hypothesis& a, const Hypothesis& b) {
-      return Normalized(a, o.length_penalty) < Normalized(b, o.length_penalty);
-    });
+    const auto best = std::max_element(finished[e].begin(), finished[e].end(),
+                                       [&](const Hypothesis& a, const Hypothesis& b) {
+                                         return Normalized(a, o) < Normalized(b, o);
+                                       });
     out[e] = best->tokens;
   }
   return out;
@@ -133,6 +138,7 @@ std::vector<std::vector<int>> Decode(int64_t examples, const NextLogProbs& next,
                                      const std::vector<CtcPrefixScorer>& ctc) {
   CHECK_GE(o.beam_size, 1);
   CHECK_GE(o.max_length, 1);
+  CHECK(o.ctc_weight >= 0 && o.ctc_weight <= 1) << "ctc_weight " << o.ctc_weight << " is not in [0, 1]";
   CHECK(o.ctc_weight == 0 || static_cast<int64_t>(ctc.size()) == examples)
       << "joint CTC decoding needs one scorer per example: " << ctc.size() << " for " << examples;
   return o.beam_size == 1 && o.ctc_weight == 0 ? Greedy(examples, next, o) : Beam(examples, next, o, ctc);

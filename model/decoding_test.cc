@@ -71,12 +71,32 @@ CtcPrefixScorer CtcReading(const std::vector<int>& labels) {
   return CtcPrefixScorer(lp, positions, vocab, 0);
 }
 
+// A decoder sure of its first token (3: 0.9, 4: 0.1) that then leans to ending (end of sentence 0.6, 5: 0.4).
+NextLogProbs SureDecoder() {
+  return [](const std::vector<int64_t>&, const std::vector<std::vector<int>>& prefixes) {
+    std::vector<std::vector<float>> out;
+    for (const auto& prefix : prefixes) {
+      std::vector<float> p(7, 1e-6f);
+      if (prefix.empty()) {
+        p[3] = 0.9f, p[4] = 0.1f;
+      } else if (prefix == std::vector<int>{3}) {
+        p[2] = 0.6f, p[5] = 0.4f;
+      } else {
+        p[2] = 0.9f;
+      }
+      for (float& x : p) x = std::log(x);
+      out.push_back(p);
+    }
+    return out;
+  };
+}
+
 TEST(DecodingTest, JointCtcDecodingFollowsTheCtcOutputWhereTheDecoderHesitates) {
   int calls = 0;
   DecodeOptions o;
-  o.ctc_weight = 0.5f;
-  // The decoder alone says "3 3" (above); the CTC output picks between its close candidates, at every step,
-  // even with beam_size 1, and the transcript ends where the CTC output's does.
+  o.ctc_weight = 0.3f;
+  // The decoder alone says "3 3" (above); the CTC output picks among its close candidates at every step, even
+  // with beam_size 1.
   EXPECT_EQ(Decode(1, ToyModel(&calls), o, {CtcReading({4})})[0], (std::vector<int>{4}));
   EXPECT_EQ(Decode(1, ToyModel(&calls), o, {CtcReading({3, 5})})[0], (std::vector<int>{3, 5}));
   o.beam_size = 3;
@@ -84,6 +104,33 @@ TEST(DecodingTest, JointCtcDecodingFollowsTheCtcOutputWhereTheDecoderHesitates) 
             (std::vector<std::vector<int>>{{3, 6}, {4}}));
   o.ctc_weight = 0;
   EXPECT_EQ(Decode(1, ToyModel(&calls), o)[0], (std::vector<int>{4}));
+}
+
+TEST(DecodingTest, JointCtcDecodingWeighsBothOutputs) {
+  DecodeOptions o;
+  o.ctc_weight = 0.3f;
+  // Ending after "3" is scored by the CTC output's probability that the transcript is "3", not that it begins
+  // with "3": reading "3 5", it goes on.
+  EXPECT_EQ(Decode(1, SureDecoder(), o, {CtcReading({3, 5})})[0], (std::vector<int>{3, 5}));
+  // At weight 0.3 a sure decoder outvotes the CTC output (reading "4"); at 0.7 the CTC output wins.
+  EXPECT_EQ(Decode(1, SureDecoder(), o, {CtcReading({4})})[0], (std::vector<int>{3}));
+  o.ctc_weight = 0.7f;
+  EXPECT_EQ(Decode(1, SureDecoder(), o, {CtcReading({4})})[0], (std::vector<int>{4}));
+}
+
+TEST(DecodingTest, JointCtcDecodingKeepsTranscriptsTheAudioCanHold) {
+  int calls = 0;
+  DecodeOptions o;
+  o.ctc_weight = 0.3f;
+  // One position holds one label: the decoder alone goes on to "3 3"; jointly, every continuation of "3" is ruled
+  // out and the transcript ends.
+  std::vector<float> reads_3(7, std::log(0.1f / 6));
+  reads_3[3] = std::log(0.9f);
+  EXPECT_EQ(Decode(1, ToyModel(&calls), o, {CtcPrefixScorer(reads_3, 1, 7, 0)})[0], (std::vector<int>{3}));
+  // Hypotheses cut by max_length are scored as whole transcripts: alone the cut gives "3" (above).
+  o.beam_size = 2;
+  o.max_length = 1;
+  EXPECT_EQ(Decode(1, ToyModel(&calls), o, {CtcReading({4})})[0], (std::vector<int>{4}));
 }
 
 }  // namespace
