@@ -14,16 +14,15 @@ struct Hypothesis {
   std::vector<int> tokens;
   float log_prob = 0.f;   // under `next`
   float ctc_score = 0.f;  // joint decoding: the CTC prefix log-probability (whole-transcript once finished)
-  float score = 0.f;      // what the search ranks: (1 - w) x log_prob + w x ctc_score
   CtcPrefixScorer::State ctc;
 };
 
-// The final ranking. Only the decoder's sum over tokens is length-normalized: the CTC score is one probability of
-// the whole audio, whatever the transcript's length, and dividing it would favour insertions.
-float Normalized(const Hypothesis& h, const DecodeOptions& o) {
+// (1 - w) x log_prob + w x ctc_score, the decoder's part length-normalized with exponent `alpha`: the search ranks
+// with alpha 0, the final choice with length_penalty. The CTC score is one probability of the whole audio, whatever
+// the transcript's length: dividing it too would favour insertions.
+float Score(const Hypothesis& h, const DecodeOptions& o, float alpha) {
   const float length = static_cast<float>(h.tokens.size());
-  return (1 - o.ctc_weight) * h.log_prob / std::pow((5.f + length) / 6.f, o.length_penalty) +
-         o.ctc_weight * h.ctc_score;
+  return (1 - o.ctc_weight) * h.log_prob / std::pow((5.f + length) / 6.f, alpha) + o.ctc_weight * h.ctc_score;
 }
 
 int ArgMax(const std::vector<float>& v) {
@@ -98,13 +97,13 @@ std::vector<std::vector<int>> Beam(int64_t examples, const NextLogProbs& next, c
           c.ctc_score = ends ? ctc[e].Whole(token == o.eos_id ? parent.ctc : c.ctc) : c.ctc.prefix;
           if (std::isinf(c.ctc_score)) continue;  // more labels than the audio has positions
         }
-        c.score = (1 - o.ctc_weight) * c.log_prob + o.ctc_weight * c.ctc_score;
         candidates[e].push_back(std::move(c));
       }
     }
     for (int64_t e = 0; e < examples; ++e) {
       std::vector<Hypothesis>& c = candidates[e];
-      std::sort(c.begin(), c.end(), [](const Hypothesis& a, const Hypothesis& b) { return a.score > b.score; });
+      std::sort(c.begin(), c.end(),
+                [&](const Hypothesis& a, const Hypothesis& b) { return Score(a, o, 0) > Score(b, o, 0); });
       beams[e].clear();
       for (Hypothesis& h : c) {
         if (static_cast<int>(beams[e].size()) >= o.beam_size) break;
@@ -125,7 +124,7 @@ std::vector<std::vector<int>> Beam(int64_t examples, const NextLogProbs& next, c
     CHECK(!finished[e].empty());
     const auto best = std::max_element(finished[e].begin(), finished[e].end(),
                                        [&](const Hypothesis& a, const Hypothesis& b) {
-                                         return Normalized(a, o) < Normalized(b, o);
+                                         return Score(a, o, o.length_penalty) < Score(b, o, o.length_penalty);
                                        });
     out[e] = best->tokens;
   }
