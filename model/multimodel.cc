@@ -111,7 +111,11 @@ MultiModel::Encoded MultiModel::Encode(int task, const Batch& batch, const RunCo
         batch.audio_frames.defined() ? batch.audio_frames.ToIndices() : std::vector<int64_t>();
     x = audio_->Forward(batch.audio.To(device), frames);
     for (int64_t f : frames) e.lengths.push_back(std::min(x.dim(1), AudioModality::Positions(f)));
-    if (!frames.empty()) e.mask = LengthMask(e.lengths, x.dim(1), device);
+    if (frames.empty()) {
+      e.lengths.assign(x.dim(0), x.dim(1));
+    } else {
+      e.mask = LengthMask(e.lengths, x.dim(1), device);
+    }
   } else {
     x = Symbols(task).Embed(batch.input_ids);
     e.mask = MaskOf(batch.input_ids, device);
@@ -175,7 +179,7 @@ ForwardResult MultiModel::Forward(int task, const Batch& batch, const RunContext
 
 Tensor MultiModel::EncoderCtc(int task, const Encoded& encoded, const Batch& batch,
                               const std::vector<int64_t>& targets) const {
-  const int64_t b = batch.size(), t = batch.targets.dim(1), positions = encoded.states.dim(1);
+  const int64_t b = batch.size(), t = batch.targets.dim(1);
   std::vector<std::vector<int>> labels(b);
   for (int64_t i = 0; i < b; ++i) {
     for (int64_t j = 0; j < t; ++j) {
@@ -183,8 +187,7 @@ Tensor MultiModel::EncoderCtc(int task, const Encoded& encoded, const Batch& bat
       if (id != kPadId && id != kEosId) labels[i].push_back(static_cast<int>(id));
     }
   }
-  const std::vector<int64_t> lengths = encoded.lengths.empty() ? std::vector<int64_t>(b, positions) : encoded.lengths;
-  return ops::CtcLoss(CtcLogits(task, encoded.states), labels, lengths, kPadId);
+  return ops::CtcLoss(CtcLogits(task, encoded.states), labels, encoded.lengths, kPadId);
 }
 
 Tensor MultiModel::CtcLogits(int task, const Tensor& states) const {
@@ -199,9 +202,9 @@ std::vector<CtcPrefixScorer> MultiModel::CtcScorers(int task, const Encoded& enc
   const std::vector<float> lp = log_probs.ToVector();
   std::vector<CtcPrefixScorer> scorers;
   for (int64_t i = 0; i < b; ++i) {
-    const int64_t n = encoded.lengths.empty() ? positions : encoded.lengths[i];
     const auto begin = lp.begin() + i * positions * v;
-    scorers.emplace_back(std::vector<float>(begin, begin + n * v), n, v, static_cast<int>(kPadId));
+    scorers.emplace_back(std::vector<float>(begin, begin + encoded.lengths[i] * v), encoded.lengths[i], v,
+                         static_cast<int>(kPadId));
   }
   return scorers;
 }

@@ -69,7 +69,7 @@ class MultiModel : public Module {
  private:
   struct Encoded {
     Tensor states, mask;           // [B, S, d], [B, S] (undefined: no padding)
-    std::vector<int64_t> lengths;  // audio: each example's real positions (empty: all S)
+    std::vector<int64_t> lengths;  // audio: each example's real positions (all S without frame counts)
   };
   Encoded Encode(int task, const Batch& batch, const RunContext& run, TrunkAux* aux) const;
   // Decoder states [B, T + 1, d] for the task token followed by `prefix` [B, T] (T may be 0).
