@@ -1,6 +1,6 @@
-// Host memory for tensors. Large blocks are cached on free and handed out again for the same size, so a
-// training step that allocates the same activations every iteration does not pay for fresh pages (page
-// faults on a 16 MiB output cost ~5% of a 2048^3 GEMM). Small blocks go straight to the C allocator.
+// Host memory for tensors: glibc's heap, configured so that freed memory stays mapped and is handed out again.
+// Speech and text batches change length every step, so a training step's blocks rarely repeat their sizes; a
+// block fresh from the kernel costs a page fault and the zeroing of every 4 KiB page on first touch.
 #ifndef ONEMODEL_CORE_HOST_ALLOCATOR_H_
 #define ONEMODEL_CORE_HOST_ALLOCATOR_H_
 
@@ -8,17 +8,9 @@
 
 namespace onemodel {
 
-// 64-byte aligned; never null (a fatal error on exhaustion).
+// 64-byte aligned (2 MiB from 2 MiB on); never null (a fatal error on exhaustion).
 void* HostAlloc(size_t bytes);
-void HostFree(void* ptr, size_t bytes);
-
-struct HostAllocatorStats {
-  size_t cached_bytes = 0;  // held in the cache, free for reuse
-  size_t hits = 0, misses = 0;
-};
-HostAllocatorStats GetHostAllocatorStats();
-// Returns every cached block to the system.
-void ReleaseHostCache();
+void HostFree(void* ptr);
 
 }  // namespace onemodel
 

@@ -55,7 +55,7 @@ Storage::Storage(size_t bytes, Device device) : bytes_(bytes), device_(device) {
 
 Storage::~Storage() {
   if (device_.is_cpu()) {
-    HostFree(data_, bytes_);
+    HostFree(data_);
   } else {
     RequireCudaBackend().Free(data_, device_.index);
   }
