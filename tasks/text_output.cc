@@ -14,6 +14,11 @@ absl::Status CheckDecodingFields(const TaskContext& context) {
   if (context.config.beam_size() < 1) {
     return absl::InvalidArgumentError(absl::StrCat("config field ", context.field, ".beam_size must be >= 1"));
   }
+  if (!(context.config.length_penalty() >= 0 && context.config.length_penalty() <= 10)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("config field ", context.field, ".length_penalty must be in [0, 10], got ",
+                     context.config.length_penalty()));
+  }
   return absl::OkStatus();
 }
 
@@ -45,6 +50,7 @@ model::DecodeOptions DecodeOptionsOf(const config::TaskConfig& config) {
   model::DecodeOptions options;
   options.max_length = config.max_length();
   options.beam_size = config.beam_size();
+  options.length_penalty = config.length_penalty();
   options.eos_id = data::kEosId;
   return options;
 }

@@ -128,6 +128,8 @@ bad_config "decode_ctc_weight over 1" 's|value: "0.4"|value: "1.5"|' \
   'tasks\[4\].options\[decode_ctc_weight\]: "1.5" is not a number >= 0 and <= 1'
 bad_config "joint decoding without a CTC loss" 's|key: "ctc_weight" value: "0.3"|key: "ctc_weight" value: "0"|' \
   'tasks\[4\].options\[decode_ctc_weight\]: decoding with the CTC output needs options\[ctc_weight\] > 0'
+bad_config "negative length_penalty" 's|beam_size: 2 max_length: 12|beam_size: 2 length_penalty: -1 max_length: 12|' \
+  'config field tasks\[2\].length_penalty must be in \[0, 10\], got -1'
 bad_config "missing stamps directory" \
   's|max_length: 96 options {|max_length: 96 options { key: "real_dir" value: "/nonexistent/stamps" } options {|' \
   "tasks\[3\].options\[real_dir\]: /nonexistent/stamps: no such directory"
