@@ -8,16 +8,14 @@
 namespace onemodel::tasks {
 
 absl::Status CheckDecodingFields(const TaskContext& context) {
-  if (context.config.max_length() < 2) {
-    return absl::InvalidArgumentError(absl::StrCat("config field ", context.field, ".max_length must be >= 2"));
-  }
-  if (context.config.beam_size() < 1) {
-    return absl::InvalidArgumentError(absl::StrCat("config field ", context.field, ".beam_size must be >= 1"));
-  }
-  if (!(context.config.length_penalty() >= 0 && context.config.length_penalty() <= 10)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("config field ", context.field, ".length_penalty must be in [0, 10], got ",
-                     context.config.length_penalty()));
+  const config::TaskConfig& c = context.config;
+  auto bad = [&](const char* field, const auto&... what) {
+    return absl::InvalidArgumentError(absl::StrCat("config field ", context.field, ".", field, " must be ", what...));
+  };
+  if (c.max_length() < 2) return bad("max_length", ">= 2");
+  if (c.beam_size() < 1) return bad("beam_size", ">= 1");
+  if (!(c.length_penalty() >= 0 && c.length_penalty() <= 10)) {
+    return bad("length_penalty", "in [0, 10], got ", c.length_penalty());
   }
   return absl::OkStatus();
 }
