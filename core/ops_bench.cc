@@ -1,5 +1,6 @@
 // Engine benchmark: matmul against raw cblas_sgemm (2048^3, same run), and forward + backward time and
-// achieved bandwidth of layer norm, softmax and gelu at 4096 x 512, with memcpy bandwidth as reference.
+// achieved bandwidth of layer norm, softmax and gelu at 4096 x 512 and of the audio stem's 3x3 depthwise conv
+// (32 utterances x 256 frames x 40 mels x 9 channels), with memcpy bandwidth as reference.
 // Run: bazel run -c opt //core:ops_bench   (threads: OMP_NUM_THREADS, default all cores)
 #include <cblas.h>
 #include <omp.h>
@@ -86,19 +87,31 @@ void Run() {
   const BandwidthResult ln = TimeOp([&](const Tensor& t) { return ops::LayerNorm(t, gamma, beta); }, x, 1, 2);
   const BandwidthResult sm = TimeOp([](const Tensor& t) { return ops::Softmax(t); }, x, 1, 2);
   const BandwidthResult ge = TimeOp([](const Tensor& t) { return ops::Gelu(t); }, x, 1, 3);
-  for (const auto& [name, r] : {std::make_pair("layer_norm", ln), std::make_pair("softmax", sm),
-                                std::make_pair("gelu", ge)}) {
-    std::printf("%-10s 4096x512: forward %.3f ms (%.1f GB/s, %.2f of memcpy), backward %.3f ms (%.1f GB/s, %.2f of memcpy)\n",
-                name, r.fwd_ms, r.fwd_gbps, r.fwd_gbps / memcpy_gbps, r.bwd_ms, r.bwd_gbps, r.bwd_gbps / memcpy_gbps);
+  // The stem's 9 channels make it the depthwise conv with the most loop overhead per float.
+  const Tensor stem_in = RandomNormal({32, 256, 40, 9}, RngKey{4}), stem_w = RandomNormal({3, 3, 9}, RngKey{5});
+  ops::Conv2dOptions same;
+  same.pad_top = same.pad_bottom = same.pad_left = same.pad_right = 1;
+  const BandwidthResult dw =
+      TimeOp([&](const Tensor& t) { return ops::DepthwiseConv2d(t, stem_w, same); }, stem_in, 1, 2);
+  const struct {
+    const char* name;
+    const char* shape;
+    BandwidthResult r;
+  } timed[] = {{"layer_norm", "4096x512", ln}, {"softmax", "4096x512", sm}, {"gelu", "4096x512", ge},
+               {"dwconv3x3", "32x256x40x9", dw}};
+  for (const auto& [name, shape, r] : timed) {
+    std::printf("%-10s %s: forward %.3f ms (%.1f GB/s, %.2f of memcpy), backward %.3f ms (%.1f GB/s, %.2f of memcpy)\n",
+                name, shape, r.fwd_ms, r.fwd_gbps, r.fwd_gbps / memcpy_gbps, r.bwd_ms, r.bwd_gbps, r.bwd_gbps / memcpy_gbps);
   }
   std::printf(
       "BENCH ops gemm_ratio=%.3f gemm_gflops=%.1f sgemm_gflops=%.1f memcpy_gbps=%.1f "
       "layer_norm_fwd_ms=%.3f layer_norm_bwd_ms=%.3f layer_norm_fwd_gbps=%.1f layer_norm_bwd_gbps=%.1f "
       "softmax_fwd_ms=%.3f softmax_bwd_ms=%.3f softmax_fwd_gbps=%.1f softmax_bwd_gbps=%.1f "
-      "gelu_fwd_ms=%.3f gelu_bwd_ms=%.3f gelu_fwd_gbps=%.1f gelu_bwd_gbps=%.1f threads=%d\n",
+      "gelu_fwd_ms=%.3f gelu_bwd_ms=%.3f gelu_fwd_gbps=%.1f gelu_bwd_gbps=%.1f "
+      "dwconv_fwd_ms=%.3f dwconv_bwd_ms=%.3f dwconv_fwd_gbps=%.1f dwconv_bwd_gbps=%.1f threads=%d\n",
       ours_gflops / sgemm_gflops, ours_gflops, sgemm_gflops, memcpy_gbps, ln.fwd_ms, ln.bwd_ms, ln.fwd_gbps,
       ln.bwd_gbps, sm.fwd_ms, sm.bwd_ms, sm.fwd_gbps, sm.bwd_gbps, ge.fwd_ms, ge.bwd_ms, ge.fwd_gbps, ge.bwd_gbps,
-      threads);
+      dw.fwd_ms, dw.bwd_ms, dw.fwd_gbps, dw.bwd_gbps, threads);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "core/ops/conv.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "core/autograd.h"
@@ -63,30 +64,90 @@ CudaBackend::DepthwiseConvShape CudaShape(const ConvGeometry& g, const Conv2dOpt
           o.dilation_h, o.dilation_w};
 }
 
+// Stride 1 along the width: for tap (i, j) the valid outputs of row y are one contiguous range [x0, x1) that reads
+// one contiguous input range, so a single multiply-add covers (x1 - x0) * c floats against the tap's weights tiled
+// across the row. That stays vectorized for any channel count — the image and audio stems have 9 channels, where a
+// multiply-add per output position and tap is mostly loop overhead.
+struct TapRow {
+  int64_t out, in, weight, n;  // float offsets into the output (row), the input and the tiled weights; length
+};
+
+template <typename Fn>
+void ForEachTapRow(const ConvGeometry& g, const Conv2dOptions& o, int64_t b, Fn fn) {
+  const int64_t c = g.c;
+  for (int64_t y = 0; y < g.oh; ++y) {
+    for (int64_t i = 0; i < g.kh; ++i) {
+      const int64_t iy = y * o.stride_h - o.pad_top + i * o.dilation_h;
+      if (iy < 0 || iy >= g.h) continue;
+      for (int64_t j = 0; j < g.kw; ++j) {
+        const int64_t shift = j * o.dilation_w - o.pad_left;  // input column of output column x: x + shift
+        const int64_t x0 = std::max<int64_t>(0, -shift), x1 = std::min(g.ow, g.w - shift);
+        if (x1 <= x0) continue;
+        fn(TapRow{((b * g.oh + y) * g.ow + x0) * c, ((b * g.h + iy) * g.w + x0 + shift) * c,
+                  ((i * g.kw + j) * g.ow + x0) * c, (x1 - x0) * c});
+      }
+    }
+  }
+}
+
+// [kh * kw, ow * c]: each tap's c weights repeated for every output column.
+std::vector<float> TiledWeights(const ConvGeometry& g, const float* pw) {
+  std::vector<float> tiled(g.kh * g.kw * g.ow * g.c);
+  for (int64_t t = 0; t < g.kh * g.kw; ++t) {
+    for (int64_t x = 0; x < g.ow; ++x) std::copy(pw + t * g.c, pw + (t + 1) * g.c, tiled.data() + (t * g.ow + x) * g.c);
+  }
+  return tiled;
+}
+
+bool RowWise(const Conv2dOptions& o) { return o.stride_w == 1; }
+
 void ForwardCpu(const ConvGeometry& g, const Conv2dOptions& o, const float* px, const float* pw, float* po) {
   const int64_t c = g.c;
+  const bool rows = RowWise(o);
+  const std::vector<float> tiled = rows ? TiledWeights(g, pw) : std::vector<float>();
 #pragma omp parallel for if (g.b * g.oh * g.ow * g.c * g.kh * g.kw > (1 << 15))
   for (int64_t b = 0; b < g.b; ++b) {
-    ForEachTap(g, o, b, [&](int64_t oi, int64_t ii, int64_t wi) { MulAdd(po + oi * c, px + ii * c, pw + wi * c, c); });
+    if (rows) {
+      ForEachTapRow(g, o, b, [&](const TapRow& r) { MulAdd(po + r.out, px + r.in, tiled.data() + r.weight, r.n); });
+    } else {
+      ForEachTap(g, o, b, [&](int64_t oi, int64_t ii, int64_t wi) { MulAdd(po + oi * c, px + ii * c, pw + wi * c, c); });
+    }
   }
 }
 
 // gx and gw start zeroed.
 void BackwardCpu(const ConvGeometry& g, const Conv2dOptions& o, const float* px, const float* pw, const float* pg,
                  float* pgx, float* pgw) {
-  const int64_t c = g.c, weight_size = g.kh * g.kw * g.c;
-  // Weight gradient: one partial per batch element, summed in order afterwards (deterministic).
-  std::vector<float> partial(g.b * weight_size, 0.f);
+  const int64_t c = g.c, taps = g.kh * g.kw;
+  const bool rows = RowWise(o);
+  const std::vector<float> tiled = rows ? TiledWeights(g, pw) : std::vector<float>();
+  // Weight gradient: one partial per batch element (tiled across the row on the row-wise path), summed in order
+  // afterwards (deterministic).
+  const int64_t partial_size = taps * c * (rows ? g.ow : 1);
+  std::vector<float> partial(g.b * partial_size, 0.f);
 #pragma omp parallel for if (g.b * g.oh * g.ow * g.c * g.kh * g.kw > (1 << 15))
   for (int64_t b = 0; b < g.b; ++b) {
-    float* pgw_b = partial.data() + b * weight_size;
-    ForEachTap(g, o, b, [&](int64_t oi, int64_t ii, int64_t wi) {
-      MulAdd(pgx + ii * c, pg + oi * c, pw + wi * c, c);
-      MulAdd(pgw_b + wi * c, pg + oi * c, px + ii * c, c);
-    });
+    float* pgw_b = partial.data() + b * partial_size;
+    if (rows) {
+      ForEachTapRow(g, o, b, [&](const TapRow& r) {
+        MulAdd(pgx + r.in, pg + r.out, tiled.data() + r.weight, r.n);
+        MulAdd(pgw_b + r.weight, pg + r.out, px + r.in, r.n);
+      });
+    } else {
+      ForEachTap(g, o, b, [&](int64_t oi, int64_t ii, int64_t wi) {
+        MulAdd(pgx + ii * c, pg + oi * c, pw + wi * c, c);
+        MulAdd(pgw_b + wi * c, pg + oi * c, px + ii * c, c);
+      });
+    }
   }
+  const int64_t columns = partial_size / (taps * c);
   for (int64_t b = 0; b < g.b; ++b) {
-    for (int64_t i = 0; i < weight_size; ++i) pgw[i] += partial[b * weight_size + i];
+    for (int64_t t = 0; t < taps; ++t) {
+      for (int64_t x = 0; x < columns; ++x) {
+        const float* p = partial.data() + b * partial_size + (t * columns + x) * c;
+        for (int64_t k = 0; k < c; ++k) pgw[t * c + k] += p[k];
+      }
+    }
   }
 }
 
