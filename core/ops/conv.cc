@@ -123,7 +123,7 @@ void BackwardCpu(const ConvGeometry& g, const Conv2dOptions& o, const float* px,
   const std::vector<float> tiled = rows ? TiledWeights(g, pw) : std::vector<float>();
   // Weight gradient: one partial per batch element (tiled across the row on the row-wise path), summed in order
   // afterwards (deterministic).
-  const int64_t partial_size = taps * c * (rows ? g.ow : 1);
+  const int64_t columns = rows ? g.ow : 1, partial_size = taps * columns * c;
   std::vector<float> partial(g.b * partial_size, 0.f);
 #pragma omp parallel for if (g.b * g.oh * g.ow * g.c * g.kh * g.kw > (1 << 15))
   for (int64_t b = 0; b < g.b; ++b) {
@@ -140,7 +140,6 @@ void BackwardCpu(const ConvGeometry& g, const Conv2dOptions& o, const float* px,
       });
     }
   }
-  const int64_t columns = partial_size / (taps * c);
   for (int64_t b = 0; b < g.b; ++b) {
     for (int64_t t = 0; t < taps; ++t) {
       for (int64_t x = 0; x < columns; ++x) {
