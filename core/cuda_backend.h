@@ -26,13 +26,17 @@ class CudaBackend {
   // Waits for all queued device work (benchmarks and tests; training steps do not call it).
   virtual void Synchronize() = 0;
   // The caching allocator's cudaMalloc calls so far and the device memory it holds (in use or cached); the
-  // copies that involved the host and the time the host spent in them (a copy to the host first waits for the
-  // queued kernels: this is where a step's host synchronizations show).
+  // copies that made the host wait and the time it spent in them (a copy to the host first waits for the queued
+  // kernels: this is where a step's host synchronizations show); the uploads queued without waiting; the kernel
+  // launches and GEMMs queued (each costs the host a few microseconds: the floor under a step of small ops).
   struct MemoryStats {
     int64_t device_allocations = 0;
     int64_t bytes_held = 0;
     int64_t host_copies = 0;
     double host_copy_seconds = 0;
+    int64_t host_uploads = 0;
+    int64_t device_calls = 0;
+    int64_t classic_gemms = 0;  // products cuBLASLt had no algorithm for (cuBLAS's own heuristic ran instead)
   };
   virtual MemoryStats Memory() = 0;
 
@@ -66,13 +70,17 @@ class CudaBackend {
   // (out[o, j, i] = scale * g[o, i]).
   virtual void ReduceAxis(const float* x, float* out, int64_t outer, int64_t n, int64_t inner, float scale) = 0;
   virtual void ExpandAxis(const float* g, float* out, int64_t outer, int64_t n, int64_t inner, float scale) = 0;
-  // Row-major C[m, n] = alpha op(A) op(B) + beta C through cuBLAS (f32, no TF32).
+  // Row-major C[m, n] = alpha op(A) op(B) + beta C through cuBLAS (f32, no TF32). With batch.count > 1, that
+  // many products whose A, B and C lie batch.stride_* elements apart, in one strided-batched call.
+  struct GemmBatch {
+    int64_t count = 1, stride_a = 0, stride_b = 0, stride_c = 0;
+  };
   virtual void Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
-                    const float* b, float beta, float* c) = 0;
+                    const float* b, float beta, float* c, const GemmBatch& batch) = 0;
   // The mixed-precision product: the same with bf16 operands (bf16 bits, as RoundToBF16 makes them), f32
   // accumulation and an f32 C, on the tensor cores.
   virtual void GemmBF16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const uint16_t* a,
-                        const uint16_t* b, float beta, float* c) = 0;
+                        const uint16_t* b, float beta, float* c, const GemmBatch& batch) = 0;
   // out[i] = RoundToBF16(x[i]).
   virtual void ToBF16(const float* x, uint16_t* out, int64_t n) = 0;
   // Softmax (or log-softmax) over rows of width n, and the backward from y and grad_y.

@@ -33,6 +33,31 @@ TEST(CudaOpsTest, CopiesRoundTrip) {
   EXPECT_EQ(Tensor::Zeros({5}, DType::kF32, Device::CUDA()).ToVector(), std::vector<float>(5, 0.f));
 }
 
+// Uploads are staged in pinned blocks and queued (core/cuda/host_uploads.h): the host buffer may change or go as
+// soon as To() returns, more than the staging cap (256 MiB) in flight makes uploads wait for the oldest, and one
+// larger than a block (64 MiB) is copied synchronously. Every tensor must arrive as it was at its upload.
+TEST(CudaOpsTest, UploadsArriveAsTheyWereWhenQueued) {
+  CudaBackend& cuda = RequireCudaBackend();
+  const CudaBackend::MemoryStats before = cuda.Memory();
+  std::vector<Tensor> device;
+  Tensor host = Tensor::Empty({1 << 20});  // 4 MiB, reused for every upload
+  constexpr int kUploads = 80;             // 320 MiB in all: past the cap
+  for (int i = 0; i < kUploads; ++i) {
+    host.Fill(static_cast<float>(i));
+    device.push_back(host.To(Device::CUDA()));
+  }
+  const Tensor large = RandomCpu({17 << 20}, -1, 1, 3);  // 68 MiB
+  const Tensor large_device = large.To(Device::CUDA());
+  for (int i = 0; i < kUploads; i += 7) {
+    const std::vector<float> got = device[i].ToVector();
+    EXPECT_EQ(got.front(), static_cast<float>(i));
+    EXPECT_EQ(got.back(), static_cast<float>(i));
+  }
+  EXPECT_EQ(large_device.ToVector(), large.ToVector());
+  const CudaBackend::MemoryStats after = cuda.Memory();
+  EXPECT_EQ(after.host_uploads - before.host_uploads, kUploads);
+}
+
 TEST(CudaOpsTest, UnaryForwardAndBackwardMatchCpu) {
   const std::pair<UnaryKind, std::pair<float, float>> cases[] = {
       {UnaryKind::kRelu, {-3, 3}},     {UnaryKind::kGelu, {-4, 4}},     {UnaryKind::kSilu, {-6, 6}},
@@ -98,8 +123,13 @@ TEST(CudaOpsTest, MatMulsThroughCublas) {
     const Tensor b = RandomCpu(tb ? Shape{29, 64} : Shape{64, 29}, -1, 1, 6);
     CompareOnDevices({a, b}, [ta, tb](const std::vector<Tensor>& in) { return ops::MatMul(in[0], in[1], ta, tb); });
   }
-  CompareOnDevices({RandomCpu({3, 8, 16}, -1, 1, 7), RandomCpu({3, 16, 5}, -1, 1, 8)},
-                   [](const std::vector<Tensor>& in) { return ops::BatchedMatMul(in[0], in[1]); });
+  for (int flags = 0; flags < 4; ++flags) {  // one strided-batched call for the whole batch
+    const bool ta = flags & 1, tb = flags & 2;
+    const Tensor a = RandomCpu(ta ? Shape{3, 16, 8} : Shape{3, 8, 16}, -1, 1, 7);
+    const Tensor b = RandomCpu(tb ? Shape{3, 5, 16} : Shape{3, 16, 5}, -1, 1, 8);
+    CompareOnDevices({a, b},
+                     [ta, tb](const std::vector<Tensor>& in) { return ops::BatchedMatMul(in[0], in[1], ta, tb); });
+  }
   const std::vector<int64_t> sizes = {5, 0, 11, 3};
   CompareOnDevices({RandomCpu({19, 12}, -1, 1, 9), RandomCpu({4, 12, 10}, -1, 1, 10)},
                    [&](const std::vector<Tensor>& in) { return ops::GroupedMatMul(in[0], in[1], sizes); });
@@ -121,10 +151,13 @@ TEST(CudaOpsTest, Bf16ProductsMatchTheCpuRounding) {
     const Tensor b = RandomCpu(tb ? Shape{29, 64} : Shape{64, 29}, -1, 1, 6);
     CompareOnDevices({a, b}, bf16([ta, tb](const std::vector<Tensor>& in) { return ops::MatMul(in[0], in[1], ta, tb); }));
   }
+  // An aligned product of a new shape goes through cuBLASLt (core/cuda/lt_gemm.h), forward and backward.
+  const int64_t classic = RequireCudaBackend().Memory().classic_gemms;
   CompareOnDevices({RandomCpu({300, 1024}, -1, 1, 7), RandomCpu({1024, 256}, -1, 1, 8)},
                    bf16([](const std::vector<Tensor>& in) { return ops::MatMul(in[0], in[1]); }));
-  CompareOnDevices({RandomCpu({3, 8, 16}, -1, 1, 7), RandomCpu({3, 16, 5}, -1, 1, 8)},
-                   bf16([](const std::vector<Tensor>& in) { return ops::BatchedMatMul(in[0], in[1]); }));
+  EXPECT_EQ(RequireCudaBackend().Memory().classic_gemms, classic);
+  CompareOnDevices({RandomCpu({3, 8, 16}, -1, 1, 7), RandomCpu({3, 5, 16}, -1, 1, 8)},
+                   bf16([](const std::vector<Tensor>& in) { return ops::BatchedMatMul(in[0], in[1], false, true); }));
   const std::vector<int64_t> sizes = {50, 0, 110, 36};
   for (bool tw : {false, true}) {
     CompareOnDevices({RandomCpu({196, 128}, -1, 1, 9), RandomCpu(tw ? Shape{4, 96, 128} : Shape{4, 128, 96}, -1, 1, 10)},

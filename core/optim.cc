@@ -118,11 +118,13 @@ NamedTensors Adam::State() const {
 
 double GradSquaredSum(const std::vector<Tensor>& params) {
   double sum = 0.0;
+  Tensor device_sum;  // the parameters on a device, summed there: one read back (a wait) instead of one each
   for (const Tensor& p : params) {
     if (!p.grad().defined()) continue;
-    if (!p.device().is_cpu()) {  // a value the host needs: one device round trip per parameter
+    if (!p.device().is_cpu()) {
       NoGradScope no_grad;
-      sum += ops::SumAll(ops::Mul(p.grad(), p.grad())).item();
+      const Tensor squares = ops::SumAll(ops::Mul(p.grad(), p.grad()));
+      device_sum = device_sum.defined() ? ops::Add(device_sum, squares) : squares;
       continue;
     }
     const float* g = p.grad().data<float>();
@@ -130,6 +132,7 @@ double GradSquaredSum(const std::vector<Tensor>& params) {
 #pragma omp parallel for simd reduction(+ : sum) if (n > (1 << 15))
     for (int64_t j = 0; j < n; ++j) sum += static_cast<double>(g[j]) * g[j];
   }
+  if (device_sum.defined()) sum += device_sum.item();
   return sum;
 }
 

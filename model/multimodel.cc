@@ -145,8 +145,7 @@ ForwardResult MultiModel::Forward(int task, const Batch& batch, const RunContext
   const int64_t b = batch.size();
   if (heads_[task].output == OutputModality::kClassLabel) {
     r.logits = class_heads_.at(heads_[task].task)->Logits(DecodeStates(task, encoded, Tensor(), run, &r.aux));
-    r.loss = ops::CrossEntropy(r.logits, ops::Reshape(batch.targets, {b}).To(r.logits.device()),
-                               config_.label_smoothing());
+    r.loss = ops::CrossEntropy(r.logits, ops::Reshape(batch.targets, {b}), config_.label_smoothing());
     r.target_tokens = b;
   } else {
     // Teacher forcing: the decoder reads the task token and targets[:, :-1] and predicts targets.
@@ -164,7 +163,7 @@ ForwardResult MultiModel::Forward(int task, const Batch& batch, const RunContext
                                        MaskOf(batch.targets, device));
     r.logits = Symbols(task).Logits(states);
     r.loss = ops::CrossEntropy(ops::Reshape(r.logits, {b * t, -1}),
-                               Tensor::FromIndices(labels, {b * t}).To(r.logits.device()), config_.label_smoothing());
+                               Tensor::FromIndices(labels, {b * t}), config_.label_smoothing());
     if (heads_[task].ctc_weight > 0 && r.target_tokens > 0) {
       // Per target token, as the cross-entropy: the loss stays a mean over the batch's tokens (ranks share it so).
       r.loss = ops::Add(r.loss, ops::Scale(EncoderCtc(task, encoded, batch, targets),

@@ -59,9 +59,13 @@ struct Step {
   std::pair<double, double> range;       // fastest and slowest of the timed steps
   std::vector<int64_t> rows_per_expert;  // kept rows of the last step
   int64_t device_allocations = 0;        // cudaMalloc calls over the warm-up and timed steps
-  double host_ms = 0;                    // of the last step: the host's time until it had queued everything
-  int64_t host_copies = 0;               // of the last step: copies to or from the host, and the time in them
+  double host_ms = 0;                    // of the last step: the host's time until it had queued everything,
+  double host_forward_ms = 0;            // of it in the forward and in the backward
+  double host_backward_ms = 0;
+  int64_t host_copies = 0;               // of the last step: copies that made the host wait, and the time in them
   double host_copy_ms = 0;
+  int64_t host_uploads = 0;              // of the last step: uploads queued without waiting
+  int64_t device_calls = 0;              // of the last step: kernel launches and GEMMs
 };
 
 Step TimeLayerStep(CudaBackend& cuda, ops::MatmulPrecision precision) {
@@ -78,6 +82,7 @@ Step TimeLayerStep(CudaBackend& cuda, ops::MatmulPrecision precision) {
   uint32_t step = 0;
   RoutingStats stats;
   Step result;
+  std::chrono::steady_clock::time_point forward_done, backward_done;
   const auto train_step = [&] {
     sgd.ZeroGrad();
     MoeOutput out;
@@ -85,7 +90,9 @@ Step TimeLayerStep(CudaBackend& cuda, ops::MatmulPrecision precision) {
       const ops::MatmulPrecisionScope scope(precision);
       out = layer.Forward(x, ++step, true);
     }
+    forward_done = std::chrono::steady_clock::now();
     ops::Add(ops::SumAll(ops::Mul(out.y, target)), out.aux_loss).Backward();
+    backward_done = std::chrono::steady_clock::now();
     sgd.Step(1e-3f);
     stats = out.stats;
   };
@@ -96,11 +103,16 @@ Step TimeLayerStep(CudaBackend& cuda, ops::MatmulPrecision precision) {
   const CudaBackend::MemoryStats before = cuda.Memory();
   const auto t0 = std::chrono::steady_clock::now();
   train_step();
-  result.host_ms = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() * 1e3;
+  const auto ms = [](auto a, auto b) { return std::chrono::duration<double>(b - a).count() * 1e3; };
+  result.host_ms = ms(t0, std::chrono::steady_clock::now());
+  result.host_forward_ms = ms(t0, forward_done);
+  result.host_backward_ms = ms(forward_done, backward_done);
   cuda.Synchronize();
   const CudaBackend::MemoryStats after = cuda.Memory();
   result.host_copies = after.host_copies - before.host_copies;
   result.host_copy_ms = (after.host_copy_seconds - before.host_copy_seconds) * 1e3;
+  result.host_uploads = after.host_uploads - before.host_uploads;
+  result.device_calls = after.device_calls - before.device_calls;
   const double kept = kTokens * 2 * (1 - stats.drop_rate);
   for (double fraction : stats.load) result.rows_per_expert.push_back(std::llround(fraction * kept));
   return result;
@@ -130,12 +142,12 @@ double ExpertGemmTflops(CudaBackend& cuda, const std::vector<int64_t>& rows_per_
       const uint16_t *wi = bf16(w_in) + e * kDim * kHidden, *wo = bf16(w_out) + e * kDim * kHidden;
       float *oh = f32(out_hidden) + first * kHidden, *od = f32(out_dim) + first * kDim;
       float* ow = f32(out_weight) + e * kDim * kHidden;
-      cuda.GemmBF16(false, false, r, kHidden, kDim, 1.f, xe, wi, 0.f, oh);  // h = x w_in
-      cuda.GemmBF16(false, false, r, kDim, kHidden, 1.f, he, wo, 0.f, od);  // y = h w_out
-      cuda.GemmBF16(false, true, r, kHidden, kDim, 1.f, xe, wo, 0.f, oh);   // dh = dy w_out^T
-      cuda.GemmBF16(true, false, kHidden, kDim, r, 1.f, he, xe, 0.f, ow);   // dw_out = h^T dy
-      cuda.GemmBF16(false, true, r, kDim, kHidden, 1.f, he, wi, 0.f, od);   // dx = dh w_in^T
-      cuda.GemmBF16(true, false, kDim, kHidden, r, 1.f, xe, he, 0.f, ow);   // dw_in = x^T dh
+      cuda.GemmBF16(false, false, r, kHidden, kDim, 1.f, xe, wi, 0.f, oh, {});  // h = x w_in
+      cuda.GemmBF16(false, false, r, kDim, kHidden, 1.f, he, wo, 0.f, od, {});  // y = h w_out
+      cuda.GemmBF16(false, true, r, kHidden, kDim, 1.f, xe, wo, 0.f, oh, {});   // dh = dy w_out^T
+      cuda.GemmBF16(true, false, kHidden, kDim, r, 1.f, he, xe, 0.f, ow, {});   // dw_out = h^T dy
+      cuda.GemmBF16(false, true, r, kDim, kHidden, 1.f, he, wi, 0.f, od, {});   // dx = dh w_in^T
+      cuda.GemmBF16(true, false, kDim, kHidden, r, 1.f, xe, he, 0.f, ow, {});   // dw_in = x^T dh
       first += r;
     }
   });
@@ -147,7 +159,8 @@ double PeakGemmTflops(CudaBackend& cuda) {
   const Tensor a = Tensor::Zeros({n, n}, DType::kBF16, Device::CUDA());
   const Tensor c = Tensor::Empty({n, n}, DType::kF32, Device::CUDA());
   const auto* pa = static_cast<const uint16_t*>(a.raw_data());
-  const double ms = MedianMs(cuda, [&] { cuda.GemmBF16(false, false, n, n, n, 1.f, pa, pa, 0.f, static_cast<float*>(c.raw_data())); });
+  float* pc = static_cast<float*>(c.raw_data());
+  const double ms = MedianMs(cuda, [&] { cuda.GemmBF16(false, false, n, n, n, 1.f, pa, pa, 0.f, pc, {}); });
   return 2.0 * n * n * n / (ms * 1e-3) / 1e12;
 }
 
@@ -198,15 +211,45 @@ std::pair<double, double> HostApiMicros(CudaBackend& cuda) {
   return {launch * 1e6, copy * 1e6};
 }
 
+// The host's cost of queuing one bf16 expert GEMM (m x 4096 x 1024, as a step's first product), in microseconds:
+// 100 calls of one shape, then 100 calls each with a row count not seen before (as a step's experts get).
+std::pair<double, double> GemmHostMicros(CudaBackend& cuda) {
+  constexpr int kCalls = 100;
+  constexpr int64_t kRows = 4096;
+  const Tensor x = Tensor::Zeros({kRows + kCalls, kDim}, DType::kBF16, Device::CUDA());
+  const Tensor w = Tensor::Zeros({kDim, kHidden}, DType::kBF16, Device::CUDA());
+  const Tensor out = Tensor::Empty({kRows + kCalls, kHidden}, DType::kF32, Device::CUDA());
+  const auto* px = static_cast<const uint16_t*>(x.raw_data());
+  const auto* pw = static_cast<const uint16_t*>(w.raw_data());
+  float* po = static_cast<float*>(out.raw_data());
+  const auto host_us = [&](int64_t first_rows, int64_t rows_step) {
+    cuda.Synchronize();
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < kCalls; ++i) {
+      cuda.GemmBF16(false, false, first_rows + i * rows_step, kHidden, kDim, 1.f, px, pw, 0.f, po, {});
+    }
+    const double us = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / kCalls * 1e6;
+    cuda.Synchronize();
+    return us;
+  };
+  host_us(kRows, 0);  // warm-up: this shape is known afterwards
+  const double same = host_us(kRows, 0);
+  return {same, host_us(kRows - 3 * kCalls, 1)};
+}
+
 void Run(CudaBackend& cuda) {
   const auto [launch_us, copy_us] = HostApiMicros(cuda);
   std::printf("host cost of a kernel launch %.1f us, of a synchronous 4-byte copy back %.1f us\n", launch_us, copy_us);
+  const auto [gemm_same_us, gemm_new_us] = GemmHostMicros(cuda);
+  std::printf("host cost of queuing a bf16 expert GEMM: %.1f us for a shape seen before, %.1f us for a new row count\n",
+              gemm_same_us, gemm_new_us);
   if (ProfileOnly()) {
     const Step step = TimeLayerStep(cuda, ops::MatmulPrecision::kBF16);
     std::printf("profile: bf16 step %.2f ms (%.2f-%.2f), %lld cudaMalloc calls; host %.2f ms to queue a step, %lld "
-                "host copies taking %.2f ms\n", step.ms, step.range.first, step.range.second,
-                static_cast<long long>(step.device_allocations), step.host_ms, static_cast<long long>(step.host_copies),
-                step.host_copy_ms);
+                "waiting host copies taking %.2f ms, %lld uploads, %lld kernel launches and GEMMs\n", step.ms,
+                step.range.first, step.range.second, static_cast<long long>(step.device_allocations), step.host_ms,
+                static_cast<long long>(step.host_copies), step.host_copy_ms, static_cast<long long>(step.host_uploads),
+                static_cast<long long>(step.device_calls));
     return;
   }
   std::printf("bf16 cast of %lld values: %.0f GB/s\n", static_cast<long long>(kTokens * 2 * kHidden), CastGbps(cuda));
@@ -218,12 +261,16 @@ void Run(CudaBackend& cuda) {
               static_cast<long long>(kTokens), static_cast<long long>(kDim), static_cast<long long>(kHidden), f32.ms,
               f32.range.first, f32.range.second, flop / (f32.ms * 1e-3) / 1e12, bf16.ms, bf16.range.first,
               bf16.range.second, flop / (bf16.ms * 1e-3) / 1e12);
-  std::printf("cudaMalloc calls over the 9 steps: f32 %lld, bf16 %lld; device memory held %.1f GB\n",
+  std::printf("cudaMalloc calls over the 9 steps: f32 %lld, bf16 %lld; device memory held %.1f GB; products "
+              "cuBLASLt declined so far: %lld\n",
               static_cast<long long>(f32.device_allocations), static_cast<long long>(bf16.device_allocations),
-              cuda.Memory().bytes_held / 1e9);
-  std::printf("bf16 step on the host: %.2f ms until all is queued, of which %.2f ms in %lld copies to or from the "
-              "host (each waits for the kernels queued before it)\n",
-              bf16.host_ms, bf16.host_copy_ms, static_cast<long long>(bf16.host_copies));
+              cuda.Memory().bytes_held / 1e9, static_cast<long long>(cuda.Memory().classic_gemms));
+  std::printf("bf16 step on the host: %.2f ms until all is queued (forward %.2f, backward %.2f), of which %.2f ms in "
+              "%lld copies that wait for the "
+              "kernels queued before them; %lld uploads queued without waiting; %lld kernel launches and GEMMs\n",
+              bf16.host_ms, bf16.host_forward_ms, bf16.host_backward_ms, bf16.host_copy_ms,
+              static_cast<long long>(bf16.host_copies),
+              static_cast<long long>(bf16.host_uploads), static_cast<long long>(bf16.device_calls));
   const double peak = PeakGemmTflops(cuda);
   const double experts = ExpertGemmTflops(cuda, bf16.rows_per_expert);
   std::string rows;

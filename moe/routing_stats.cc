@@ -28,10 +28,11 @@ RoutingStats ComputeRoutingStats(const Routing& r, const Tensor& labels) {
   s.activation_ratio = static_cast<double>(active) / e;
   s.drop_rate = r.routed > 0 ? 1.0 - kept / r.routed : 0;
   if (r.probs.defined() && r.num_tokens > 0) {
-    // Summed where the probabilities are (one value comes back from a GPU, not T x E); the 1e-30 makes 0 log 0 = 0.
     NoGradScope no_grad;
     const Tensor p = r.probs.Detach();
-    s.router_entropy = -ops::SumAll(ops::Mul(p, ops::Log(ops::AddScalar(p, 1e-30f)))).item() / r.num_tokens;
+    // The 1e-30 makes 0 log 0 = 0.
+    s.router_entropy_sum = ops::Scale(ops::SumAll(ops::Mul(p, ops::Log(ops::AddScalar(p, 1e-30f)))), -1.f);
+    s.num_tokens = r.num_tokens;
   }
   if (labels.defined()) {
     const std::vector<int64_t> label = labels.ToIndices();
@@ -46,11 +47,15 @@ RoutingStats ComputeRoutingStats(const Routing& r, const Tensor& labels) {
   return s;
 }
 
+double RoutingStats::RouterEntropy() const {
+  return router_entropy_sum.defined() ? router_entropy_sum.item() / num_tokens : 0.0;
+}
+
 std::string RoutingStats::Summary() const {
   double max_load = 0;
   for (double l : load) max_load = std::max(max_load, l);
   std::string out = absl::StrFormat("load cv %.2f max %.2f drop %.3f entropy %.2f active %.2f", load_cv, max_load,
-                                    drop_rate, router_entropy, activation_ratio);
+                                    drop_rate, RouterEntropy(), activation_ratio);
   if (dispatch_entropy >= 0) out += absl::StrFormat(" dispatch_entropy %.3f", dispatch_entropy);
   return out;
 }

@@ -3,6 +3,7 @@
 #
 #   tools/gpu_check.sh                 build with --config=cuda, then run (a machine with Bazel and a GPU)
 #   tools/gpu_check.sh bundle DIR      build here and collect the binaries and their shared libraries in DIR
+#                                      (onemodel too, for training runs there: DIR/bin/onemodel with DIR/lib)
 #   tools/gpu_check.sh run DIR         run a bundle (the lent GPU machines have CUDA but no Bazel or Debian libs)
 #
 # Without a GPU it prints "SKIPPED: no CUDA device" and exits 0. Save a real run's log under docs/gpu/.
@@ -12,16 +13,17 @@ cd "$(dirname "$0")/.."
 GPU_TESTS=(core/cuda_ops_test moe/moe_cuda_test model/multimodel_cuda_test train/trainer_cuda_test
            distributed/nccl_communicator_test)
 GPU_BENCHES=(core/cuda_ops_bench moe/moe_cuda_bench)
+TOOLS=(tools/onemodel)
 
 bundle() {
   local dir=$1
   local targets=()
-  for t in "${GPU_TESTS[@]}" "${GPU_BENCHES[@]}"; do targets+=("//${t%/*}:${t##*/}"); done
+  for t in "${GPU_TESTS[@]}" "${GPU_BENCHES[@]}" "${TOOLS[@]}"; do targets+=("//${t%/*}:${t##*/}"); done
   # Portable code (AVX2) since the GPU machine's CPU may differ from this one.
   bazel build --config=cuda --config=portable "${targets[@]}" 2>&1 | grep -v -E '^[0-9.]+: src/main/tools/' | tail -3
   [[ ${PIPESTATUS[0]} -eq 0 ]] || { echo "gpu_check: CUDA build failed"; exit 1; }
   rm -rf "$dir" && mkdir -p "$dir/bin" "$dir/lib"
-  for t in "${GPU_TESTS[@]}" "${GPU_BENCHES[@]}"; do
+  for t in "${GPU_TESTS[@]}" "${GPU_BENCHES[@]}" "${TOOLS[@]}"; do
     cp "bazel-bin/$t" "$dir/bin/"
     # Every shared library except glibc's own (the target's must match its loader) and the CUDA toolkit's
     # (too large to carry, libnccl's 218 MB included; the GPU machine has its own in /usr/local/cuda, on the
@@ -30,6 +32,11 @@ bundle() {
       grep -v -E '/usr/local/cuda' |
       xargs -r -I{} cp -L {} "$dir/lib/"
   done
+  # onemodel opens SentencePiece's shim at run time, from beside its binary (DIR/data).
+  local shim=bazel-bin/tools/onemodel.runfiles/onemodel/data/libonemodel_sentencepiece.so
+  mkdir -p "$dir/data" && cp -L "$shim" "$dir/data/"
+  ldd "$shim" | awk '/=> \//{print $3}' | grep -v -E '/(libc|libm|libpthread|libdl|librt|ld-linux[^/]*)\.so' |
+    xargs -r -I{} cp -L {} "$dir/lib/"
   echo "gpu_check: bundle in $dir ($(du -sh "$dir" | cut -f1))"
 }
 

@@ -1,16 +1,19 @@
 // The CUDA implementation of core's CudaBackend: a caching allocator, copies, cuBLAS GEMMs and kernel
 // launches. Everything runs on the default stream; the only host synchronizations are copies to the host
-// (a value or a count the host needs) and Synchronize().
+// (a value or a count the host needs), uploads too large to stage (HostUploads) and Synchronize().
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <mutex>
 #include <vector>
 
+#include "core/cuda/host_uploads.h"
 #include "core/cuda/kernels.h"
+#include "core/cuda/lt_gemm.h"
 #include "core/cuda_backend.h"
 #include "glog/logging.h"
 
@@ -97,6 +100,25 @@ class CachingAllocator {
   CudaBackend::MemoryStats stats_;
 };
 
+// A row-major product's sizes as cuBLAS (column-major) takes them.
+struct GemmShape {
+  GemmShape(bool trans_a, bool trans_b, int64_t m_, int64_t n_, int64_t k_)
+      : op_a(trans_a ? CUBLAS_OP_T : CUBLAS_OP_N),
+        op_b(trans_b ? CUBLAS_OP_T : CUBLAS_OP_N),
+        m(static_cast<int>(m_)),
+        n(static_cast<int>(n_)),
+        k(static_cast<int>(k_)),
+        lda(static_cast<int>(trans_a ? m_ : k_)),
+        ldb(static_cast<int>(trans_b ? k_ : n_)) {}
+  cublasOperation_t op_a, op_b;
+  int m, n, k, lda, ldb;
+};
+
+// The same product as LtGemm takes it (operands swapped, column-major).
+LtGemm::Problem LtProblem(const GemmShape& g, cudaDataType_t type, const CudaBackend::GemmBatch& batch) {
+  return {g.op_b, g.op_a, g.n, g.m, g.k, type, batch.count, batch.stride_b, batch.stride_a, batch.stride_c};
+}
+
 class Backend : public CudaBackend {
  public:
   // Device scratch for one call's kernels. It goes back to the cache when the call returns: kernels queued later
@@ -138,9 +160,10 @@ class Backend : public CudaBackend {
     const cudaMemcpyKind kind = dst_on_device ? (src_on_device ? cudaMemcpyDeviceToDevice : cudaMemcpyHostToDevice)
                                               : (src_on_device ? cudaMemcpyDeviceToHost : cudaMemcpyHostToHost);
     if (kind == cudaMemcpyDeviceToDevice) {
-      OM_CUDA_CHECK(cudaMemcpy(dst, src, bytes, kind));
+      OM_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, kind, /*stream=*/0));
       return;
     }
+    if (kind == cudaMemcpyHostToDevice && uploads_.Upload(dst, src, bytes)) return;
     const auto start = std::chrono::steady_clock::now();
     OM_CUDA_CHECK(cudaMemcpy(dst, src, bytes, kind));
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -155,6 +178,9 @@ class Backend : public CudaBackend {
     std::lock_guard<std::mutex> lock(copy_mu_);
     stats.host_copies = host_copies_;
     stats.host_copy_seconds = host_copy_seconds_;
+    stats.host_uploads = uploads_.count();
+    stats.device_calls = device_calls_.load(std::memory_order_relaxed);
+    stats.classic_gemms = lt_.declined();
     return stats;
   }
 
@@ -199,22 +225,38 @@ class Backend : public CudaBackend {
     if (outer * n * inner > 0) LaunchExpandAxis(g, out, outer, n, inner, scale);
     Check();
   }
+  // Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T: cuBLAS gets the operands swapped. cuBLASLt
+  // first (LtGemm: no heuristic per new shape); the classic call where it has no algorithm, and for k = 0.
   void Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, const float* b,
-            float beta, float* c) override {
-    if (m == 0 || n == 0) return;
-    // Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T: swap the operands.
-    OM_CUBLAS_CHECK(cublasSgemm(Handle(), trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
-                                static_cast<int>(n), static_cast<int>(m), static_cast<int>(k), &alpha, b,
-                                static_cast<int>(trans_b ? k : n), a, static_cast<int>(trans_a ? m : k), &beta, c,
-                                static_cast<int>(n)));
+            float beta, float* c, const GemmBatch& batch) override {
+    if (m == 0 || n == 0 || batch.count == 0) return;
+    const GemmShape g(trans_a, trans_b, m, n, k);
+    device_calls_.fetch_add(1, std::memory_order_relaxed);
+    if (k > 0 && lt_.Run(LtProblem(g, CUDA_R_32F, batch), alpha, b, a, beta, c)) return;
+    if (batch.count == 1) {
+      OM_CUBLAS_CHECK(cublasSgemm(Handle(), g.op_b, g.op_a, g.n, g.m, g.k, &alpha, b, g.ldb, a, g.lda, &beta, c, g.n));
+    } else {
+      OM_CUBLAS_CHECK(cublasSgemmStridedBatched(Handle(), g.op_b, g.op_a, g.n, g.m, g.k, &alpha, b, g.ldb,
+                                                batch.stride_b, a, g.lda, batch.stride_a, &beta, c, g.n,
+                                                batch.stride_c, static_cast<int>(batch.count)));
+    }
   }
   void GemmBF16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const uint16_t* a,
-                const uint16_t* b, float beta, float* c) override {
-    if (m == 0 || n == 0) return;
-    OM_CUBLAS_CHECK(cublasGemmEx(Handle(), trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
-                                 static_cast<int>(n), static_cast<int>(m), static_cast<int>(k), &alpha, b, CUDA_R_16BF,
-                                 static_cast<int>(trans_b ? k : n), a, CUDA_R_16BF, static_cast<int>(trans_a ? m : k),
-                                 &beta, c, CUDA_R_32F, static_cast<int>(n), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+                const uint16_t* b, float beta, float* c, const GemmBatch& batch) override {
+    if (m == 0 || n == 0 || batch.count == 0) return;
+    const GemmShape g(trans_a, trans_b, m, n, k);
+    device_calls_.fetch_add(1, std::memory_order_relaxed);
+    if (k > 0 && lt_.Run(LtProblem(g, CUDA_R_16BF, batch), alpha, b, a, beta, c)) return;
+    if (batch.count == 1) {
+      OM_CUBLAS_CHECK(cublasGemmEx(Handle(), g.op_b, g.op_a, g.n, g.m, g.k, &alpha, b, CUDA_R_16BF, g.ldb, a,
+                                   CUDA_R_16BF, g.lda, &beta, c, CUDA_R_32F, g.n, CUBLAS_COMPUTE_32F,
+                                   CUBLAS_GEMM_DEFAULT));
+    } else {
+      OM_CUBLAS_CHECK(cublasGemmStridedBatchedEx(Handle(), g.op_b, g.op_a, g.n, g.m, g.k, &alpha, b, CUDA_R_16BF,
+                                                 g.ldb, batch.stride_b, a, CUDA_R_16BF, g.lda, batch.stride_a, &beta,
+                                                 c, CUDA_R_32F, g.n, batch.stride_c, static_cast<int>(batch.count),
+                                                 CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+    }
   }
   void ToBF16(const float* x, uint16_t* out, int64_t n) override {
     if (n > 0) LaunchToBF16(x, out, n);
@@ -332,7 +374,11 @@ class Backend : public CudaBackend {
   }
 
  private:
-  static void Check() { OM_CUDA_CHECK(cudaGetLastError()); }
+  // After each launch: its error, and the count of device calls.
+  void Check() {
+    OM_CUDA_CHECK(cudaGetLastError());
+    device_calls_.fetch_add(1, std::memory_order_relaxed);
+  }
   cublasHandle_t Handle() {
     std::call_once(handle_once_, [this] {
       OM_CUBLAS_CHECK(cublasCreate(&handle_));
@@ -342,6 +388,9 @@ class Backend : public CudaBackend {
     return handle_;
   }
   CachingAllocator allocator_;
+  HostUploads uploads_;
+  LtGemm lt_;
+  std::atomic<int64_t> device_calls_{0};
   std::mutex copy_mu_;
   int64_t host_copies_ = 0;
   double host_copy_seconds_ = 0;

@@ -5,13 +5,16 @@
 
 #include "core/autograd.h"
 #include "core/ops/axis.h"
+#include "core/ops/elementwise.h"
+#include "core/ops/reduce.h"
 #include "core/ops/softmax.h"
 #include "core/ops/unary_math.h"
 
 namespace onemodel::ops {
 
 namespace {
-// CUDA: per-row losses on the device, summed on the host (the scalar loss comes back once per step anyway).
+// CUDA: per-row losses on the device, summed there; nothing waits for the device. Targets on the host are
+// range-checked there and uploaded (the model's are); targets already on the device are read back for the check.
 Tensor CrossEntropyCuda(const Tensor& logits, const Tensor& targets, float smoothing, int64_t ignore_index) {
   const int64_t rows = logits.dim(0), v = logits.dim(1);
   const std::vector<int64_t> host_targets = targets.ToIndices();
@@ -22,20 +25,26 @@ Tensor CrossEntropyCuda(const Tensor& logits, const Tensor& targets, float smoot
         << "CrossEntropy: target " << host_targets[r] << " at row " << r << " outside [0, " << v << ")";
     ++counted;
   }
+  const Tensor device_targets = targets.To(logits.device());
   Tensor log_probs = Tensor::Empty(logits.shape(), DType::kF32, logits.device());
   Tensor row_loss = Tensor::Empty({rows}, DType::kF32, logits.device());
-  RequireCudaBackend().CrossEntropyForward(F32(logits), static_cast<const int64_t*>(targets.raw_data()), F32(log_probs),
-                                           F32(row_loss), rows, v, smoothing, ignore_index);
-  double total = 0;
-  for (float l : row_loss.ToVector()) total += l;
+  RequireCudaBackend().CrossEntropyForward(F32(logits), static_cast<const int64_t*>(device_targets.raw_data()),
+                                           F32(log_probs), F32(row_loss), rows, v, smoothing, ignore_index);
   const float scale = counted > 0 ? 1.f / counted : 0.f;
-  Tensor out = Tensor::Scalar(static_cast<float>(total) * scale).To(logits.device());
+  Tensor out;
+  {
+    NoGradScope no_grad;
+    out = Scale(SumAll(row_loss), scale);
+  }
   return Record(out, "CrossEntropy", {logits},
-                [targets, log_probs, smoothing, ignore_index, scale, rows, v](const Tensor& g, const Tensor&) {
+                [device_targets, log_probs, smoothing, ignore_index, scale, rows, v](const Tensor& g, const Tensor&) {
+                  const Tensor unit = Tensor::Empty(log_probs.shape(), DType::kF32, log_probs.device());
                   Tensor gx = Tensor::Empty(log_probs.shape(), DType::kF32, log_probs.device());
-                  RequireCudaBackend().CrossEntropyBackward(F32(log_probs),
-                                                            static_cast<const int64_t*>(targets.raw_data()), F32(gx),
-                                                            rows, v, smoothing, ignore_index, g.item() * scale);
+                  CudaBackend& cuda = RequireCudaBackend();
+                  cuda.CrossEntropyBackward(F32(log_probs), static_cast<const int64_t*>(device_targets.raw_data()),
+                                            F32(unit), rows, v, smoothing, ignore_index, scale);
+                  // Times the upstream gradient where it is (a device scalar): nothing is read back.
+                  cuda.Binary(BinaryKind::kMul, {F32(unit), 1, rows * v}, {F32(g), 1, 1}, F32(gx), rows * v);
                   return std::vector<Tensor>{gx};
                 });
 }
@@ -44,8 +53,8 @@ Tensor CrossEntropyCuda(const Tensor& logits, const Tensor& targets, float smoot
 Tensor CrossEntropy(const Tensor& logits, const Tensor& targets, float label_smoothing, int64_t ignore_index) {
   CheckF32("CrossEntropy", logits);
   if (OnCuda(logits)) {
-    CHECK(targets.dtype() == DType::kI64 && targets.device() == logits.device())
-        << "CrossEntropy: targets must be i64 on " << logits.device().ToString();
+    CHECK(targets.dtype() == DType::kI64 && (targets.device().is_cpu() || targets.device() == logits.device()))
+        << "CrossEntropy: targets must be i64 on the host or on " << logits.device().ToString();
     CHECK(logits.ndim() == 2 && targets.shape() == Shape{logits.dim(0)})
         << "CrossEntropy: logits " << ShapeToString(logits.shape()) << " and targets "
         << ShapeToString(targets.shape()) << " must be [N, V] and [N]";

@@ -42,8 +42,9 @@ Tensor IndexSelect(const Tensor& x, const Tensor& index) {
     shape[0] = m;
     Tensor out = Tensor::Empty(shape, DType::kF32, x.device());
     RequireCudaBackend().GatherRows(F32(x), I64(device_index), F32(out), m, row);
-    return Record(out, "IndexSelect", {x}, [x, device_index](const Tensor& g, const Tensor&) {
-      return std::vector<Tensor>{ScatterAddRows(g, device_index, x.dim(0))};
+    // The backward takes the index as given: one on the host is grouped there without a read back.
+    return Record(out, "IndexSelect", {x}, [x, index](const Tensor& g, const Tensor&) {
+      return std::vector<Tensor>{ScatterAddRows(g, index, x.dim(0))};
     });
   }
   CheckIndices("IndexSelect", index);
@@ -209,6 +210,23 @@ Tensor WeightedScatterAddRows(const Tensor& src, const Tensor& weight, const Ten
   });
 }
 
+namespace {
+
+// x [..., n] on a GPU, index [..., k] on the same GPU and known to be in range.
+Tensor GatherLastDimCuda(const Tensor& x, const Tensor& device_index) {
+  const int64_t n = x.dim(-1), k = device_index.dim(-1);
+  const int64_t rows = k == 0 ? 0 : device_index.numel() / k;
+  Tensor out = Tensor::Empty(device_index.shape(), DType::kF32, x.device());
+  RequireCudaBackend().GatherLastDim(F32(x), I64(device_index), F32(out), rows, n, k);
+  return Record(out, "GatherLastDim", {x}, [x, device_index, rows, n, k](const Tensor& g, const Tensor&) {
+    Tensor gx = Tensor::Empty(x.shape(), DType::kF32, x.device());
+    RequireCudaBackend().GatherLastDimBackward(F32(g), I64(device_index), F32(gx), rows, n, k);
+    return std::vector<Tensor>{gx};
+  });
+}
+
+}  // namespace
+
 Tensor GatherLastDim(const Tensor& x, const Tensor& index) {
   CheckF32("GatherLastDim", x);
   CheckIndexTensor("GatherLastDim", index);
@@ -221,14 +239,7 @@ Tensor GatherLastDim(const Tensor& x, const Tensor& index) {
   if (OnCuda(x)) {
     const std::vector<int64_t> host = index.ToIndices();
     CheckRange("GatherLastDim", host.data(), index.numel(), n);
-    const Tensor device_index = index.To(x.device());
-    Tensor out = Tensor::Empty(index.shape(), DType::kF32, x.device());
-    RequireCudaBackend().GatherLastDim(F32(x), I64(device_index), F32(out), rows, n, k);
-    return Record(out, "GatherLastDim", {x}, [x, device_index, rows, n, k](const Tensor& g, const Tensor&) {
-      Tensor gx = Tensor::Empty(x.shape(), DType::kF32, x.device());
-      RequireCudaBackend().GatherLastDimBackward(F32(g), I64(device_index), F32(gx), rows, n, k);
-      return std::vector<Tensor>{gx};
-    });
+    return GatherLastDimCuda(x, index.To(x.device()));
   }
   CheckIndices("GatherLastDim", index);
   const int64_t* pi = index.data<int64_t>();
@@ -266,7 +277,8 @@ TopKResult TopK(const Tensor& x, int64_t k) {
       NoGradScope no_grad;  // the values are recomputed below as a differentiable gather
       RequireCudaBackend().TopK(F32(x), F32(values), static_cast<int64_t*>(indices.raw_data()), rows, n, k);
     }
-    return {GatherLastDim(x, indices), indices};
+    // The kernel's indices are in range: no read back to check them.
+    return {GatherLastDimCuda(x, indices), indices};
   }
   Tensor indices = Tensor::Empty(shape, DType::kI64);
   const float* px = x.data<float>();

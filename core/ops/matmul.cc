@@ -80,15 +80,17 @@ class GemmInput {
 };
 
 // C = op(A) op(B) on the device of the operands: OpenBLAS on the CPU, cuBLAS on CUDA (bf16 operands through
-// the tensor cores). a and b are element offsets into the prepared operands.
+// the tensor cores). a and b are element offsets into the prepared operands. On CUDA, `batch` runs that many
+// products, strided apart, in one call (the CPU caller loops itself).
 void GemmOn(const Device& device, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const GemmInput& a,
-            int64_t a_at, const GemmInput& b, int64_t b_at, float* c) {
+            int64_t a_at, const GemmInput& b, int64_t b_at, float* c, const CudaBackend::GemmBatch& batch = {}) {
   if (device.is_cpu()) {
+    CHECK_EQ(batch.count, 1) << "GemmOn: batched products on the CPU loop in the caller";
     Gemm(trans_a, trans_b, m, n, k, 1.f, a.F32At(a_at), b.F32At(b_at), 0.f, c);
   } else if (a.bf16()) {
-    RequireCudaBackend().GemmBF16(trans_a, trans_b, m, n, k, 1.f, a.BF16At(a_at), b.BF16At(b_at), 0.f, c);
+    RequireCudaBackend().GemmBF16(trans_a, trans_b, m, n, k, 1.f, a.BF16At(a_at), b.BF16At(b_at), 0.f, c, batch);
   } else {
-    RequireCudaBackend().Gemm(trans_a, trans_b, m, n, k, 1.f, a.F32At(a_at), b.F32At(b_at), 0.f, c);
+    RequireCudaBackend().Gemm(trans_a, trans_b, m, n, k, 1.f, a.F32At(a_at), b.F32At(b_at), 0.f, c, batch);
   }
 }
 
@@ -152,11 +154,17 @@ Tensor BatchedMatMul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_
   const GemmInput pa(a, precision), pb(b, precision);
   float* po = F32(out);
   // Attention's per-head products are many small GEMMs: on the CPU they run in parallel, one thread each
-  // (OpenBLAS runs single-threaded inside a parallel region), instead of threading every tiny GEMM.
+  // (OpenBLAS runs single-threaded inside a parallel region), instead of threading every tiny GEMM; on CUDA they
+  // go in one strided-batched call (a GEMM call per product cost the host more than the products cost the GPU).
   const Device device = a.device();
-#pragma omp parallel for if (d.batch > 1 && device.is_cpu())
-  for (int64_t i = 0; i < d.batch; ++i) {
-    GemmOn(device, trans_a, trans_b, d.m, d.n, d.k, pa, i * d.m * d.k, pb, i * d.k * d.n, po + i * d.m * d.n);
+  if (!device.is_cpu()) {
+    GemmOn(device, trans_a, trans_b, d.m, d.n, d.k, pa, 0, pb, 0, po,
+           {d.batch, d.m * d.k, d.k * d.n, d.m * d.n});
+  } else {
+#pragma omp parallel for if (d.batch > 1)
+    for (int64_t i = 0; i < d.batch; ++i) {
+      GemmOn(device, trans_a, trans_b, d.m, d.n, d.k, pa, i * d.m * d.k, pb, i * d.k * d.n, po + i * d.m * d.n);
+    }
   }
   return Record(out, "BatchedMatMul", {a, b}, [a, b, trans_a, trans_b, precision](const Tensor& g, const Tensor&) {
     const MatmulPrecisionScope scope(precision);
