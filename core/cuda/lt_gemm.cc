@@ -103,14 +103,16 @@ bool LtGemm::Run(const Problem& p, float alpha, const void* a, const void* b, fl
     CHECK(cudaMalloc(&workspace_, kWorkspaceBytes) == cudaSuccess) << "cudaMalloc of the cuBLASLt workspace";
   }
   const uint32_t alignment = std::min({Alignment(a), Alignment(b), Alignment(c)});
-  const Key key{p.op_a, p.op_b, p.ab_type, SizeClass(p.m), SizeClass(p.n), SizeClass(p.k), alignment, p.batch > 1};
+  const Key key{p.op_a, p.op_b, p.ab_type, SizeClass(p.m), SizeClass(p.n), SizeClass(p.k), SizeClass(p.batch),
+                alignment};
   auto it = algos_.find(key);
   if (it == algos_.end()) {
-    // The class's upper bound, packed like the problem (a batch keeps its count; strides are the packed sizes).
+    // The class's upper bound, packed like the problem (strides are the packed sizes).
     Problem rep = p;
     rep.m = std::get<3>(key);
     rep.n = std::get<4>(key);
     rep.k = std::get<5>(key);
+    rep.batch = std::get<6>(key);
     rep.stride_a = rep.m * rep.k;
     rep.stride_b = rep.k * rep.n;
     rep.stride_c = rep.m * rep.n;

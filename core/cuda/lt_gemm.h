@@ -39,8 +39,8 @@ class LtGemm {
   int64_t declined() const { return declined_; }
 
  private:
-  // op_a, op_b, type, m, n, k classes, pointer alignment, batched.
-  using Key = std::tuple<int, int, int, int64_t, int64_t, int64_t, uint32_t, bool>;
+  // op_a, op_b, type, the m, n, k and batch-count classes, pointer alignment.
+  using Key = std::tuple<int, int, int, int64_t, int64_t, int64_t, int64_t, uint32_t>;
   std::optional<cublasLtMatmulAlgo_t> Choose(const Problem& rep, uint32_t alignment);
 
   static constexpr size_t kWorkspaceBytes = size_t{32} << 20;
