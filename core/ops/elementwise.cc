@@ -67,6 +67,46 @@ void ForEachBroadcast(const Shape& out, const std::vector<int64_t>& sa, const st
   }
 }
 
+// General numpy broadcasting a row (the last dim) at a time: along it each operand either advances (stride 1) or
+// repeats one value (stride 0), so the inner loop is plain and vectorizes; rows run in parallel, each finding its
+// operands' offsets from its index. (Attention's padding mask, [B, Tq, Tk] + [B, 1, Tk], takes this path.)
+template <typename F>
+void BroadcastRows(const Shape& out, const std::vector<int64_t>& sa, const std::vector<int64_t>& sb, const float* pa,
+                   const float* pb, float* po, F f) {
+  const int64_t n = NumElements(out);
+  if (n == 0) return;
+  const int outer_dims = static_cast<int>(out.size()) - 1;
+  const int64_t width = out.empty() ? 1 : out.back(), rows = n / width;
+  const bool a_moves = !out.empty() && sa.back() != 0, b_moves = !out.empty() && sb.back() != 0;
+#pragma omp parallel for if (n > kParallelGrain)
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t rest = r, ia = 0, ib = 0;
+    for (int d = outer_dims - 1; d >= 0; --d) {
+      const int64_t coordinate = rest % out[d];
+      rest /= out[d];
+      ia += coordinate * sa[d];
+      ib += coordinate * sb[d];
+    }
+    const float* __restrict x = pa + ia;
+    const float* __restrict y = pb + ib;
+    float* __restrict o = po + r * width;
+    if (a_moves && b_moves) {
+#pragma omp simd
+      for (int64_t i = 0; i < width; ++i) o[i] = f(x[i], y[i]);
+    } else if (a_moves) {
+      const float v = y[0];
+#pragma omp simd
+      for (int64_t i = 0; i < width; ++i) o[i] = f(x[i], v);
+    } else if (b_moves) {
+      const float v = x[0];
+#pragma omp simd
+      for (int64_t i = 0; i < width; ++i) o[i] = f(v, y[i]);
+    } else {
+      std::fill(o, o + width, f(x[0], y[0]));
+    }
+  }
+}
+
 // Number of leading elements ("rows") when `small` is `big` with its trailing dims set to 1 (a per-row
 // value such as gates [A, 1] against rows [A, d]); 0 when it is not of that form.
 int64_t PerRowCount(const Shape& small, const Shape& big) {
@@ -153,9 +193,8 @@ Tensor Broadcast(const char* op, const Tensor& a, const Tensor& b, F f, BinaryKi
   if (!a_long && !IsSuffix(a.shape(), b.shape())) {
     const Shape shape = BroadcastShape(op, a.shape(), b.shape());
     Tensor out = Tensor::Empty(shape);
-    float* po = out.data<float>();
-    ForEachBroadcast(shape, BroadcastStrides(a.shape(), shape), BroadcastStrides(b.shape(), shape),
-                     [&](int64_t i, int64_t ia, int64_t ib) { po[i] = f(pa[ia], pb[ib]); });
+    BroadcastRows(shape, BroadcastStrides(a.shape(), shape), BroadcastStrides(b.shape(), shape), pa, pb,
+                  out.data<float>(), f);
     return out;
   }
   const Tensor& longer = a_long ? a : b;
@@ -262,17 +301,24 @@ Tensor SumToShape(const Tensor& x, const Shape& shape) {
   return out;
 }
 
+// Gradients only for the inputs that want one: a constant operand (an attention mask) costs no reduction.
 Tensor Add(const Tensor& a, const Tensor& b) {
   Tensor out = Broadcast("Add", a, b, [](float x, float y) { return x + y; }, BinaryKind::kAdd);
   return Record(out, "Add", {a, b}, [a, b](const Tensor& g, const Tensor&) {
-    return std::vector<Tensor>{SumToShape(g, a.shape()), SumToShape(g, b.shape())};
+    Tensor ga, gb;
+    if (a.requires_grad()) ga = SumToShape(g, a.shape());
+    if (b.requires_grad()) gb = SumToShape(g, b.shape());
+    return std::vector<Tensor>{ga, gb};
   });
 }
 
 Tensor Sub(const Tensor& a, const Tensor& b) {
   Tensor out = Broadcast("Sub", a, b, [](float x, float y) { return x - y; }, BinaryKind::kSub);
   return Record(out, "Sub", {a, b}, [a, b](const Tensor& g, const Tensor&) {
-    return std::vector<Tensor>{SumToShape(g, a.shape()), Scale(SumToShape(g, b.shape()), -1.f)};
+    Tensor ga, gb;
+    if (a.requires_grad()) ga = SumToShape(g, a.shape());
+    if (b.requires_grad()) gb = Scale(SumToShape(g, b.shape()), -1.f);
+    return std::vector<Tensor>{ga, gb};
   });
 }
 

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "core/ops/reduce.h"
 #include "core/testing/gradcheck.h"
 #include "gtest/gtest.h"
 
@@ -70,8 +71,9 @@ TEST(ElementwiseTest, GeneralBroadcastingWithSizeOneDims) {
   std::mt19937 rng(7);
   const std::pair<Shape, Shape> cases[] = {
       {{3, 4, 5}, {3, 4, 1}}, {{3, 1, 1}, {3, 4, 5}}, {{3, 1, 5}, {3, 4, 1}}, {{1, 4, 1}, {3, 4, 5}},
-      {{2, 1, 3}, {1, 4, 1}}};
-  for (const BinaryCase& c : {BinaryCase{"Sub", Sub, [](double x, double y) { return x - y; }},
+      {{2, 1, 3}, {1, 4, 1}}, {{2, 3, 5}, {2, 1, 5}}, {{3, 1, 1}, {1, 4, 1}}};
+  for (const BinaryCase& c : {BinaryCase{"Add", Add, [](double x, double y) { return x + y; }},
+                              BinaryCase{"Sub", Sub, [](double x, double y) { return x - y; }},
                               BinaryCase{"Mul", Mul, [](double x, double y) { return x * y; }},
                               BinaryCase{"Div", Div, [](double x, double y) { return x / y; }}}) {
     for (const auto& [sa, sb] : cases) {
@@ -81,6 +83,12 @@ TEST(ElementwiseTest, GeneralBroadcastingWithSizeOneDims) {
               [&](const std::vector<Doubles>& in) { return General3(in[0], sa, in[1], sb, c.ref); });
     }
   }
+  // A constant operand (an attention mask) gets no gradient; the other gets the upstream one.
+  const Tensor scores = testing::RandomTensor(rng, {2, 3, 5}).set_requires_grad(true);
+  const Tensor mask = testing::RandomTensor(rng, {2, 1, 5});
+  SumAll(Mul(Add(scores, mask), Tensor::Full({2, 3, 5}, 3.f))).Backward();
+  EXPECT_FALSE(mask.grad().defined());
+  EXPECT_EQ(scores.grad().ToVector(), std::vector<float>(30, 3.f));
   // Rank alignment: a rank-2 [4, 1] broadcasts against [3, 4, 5].
   EXPECT_EQ(Add(Tensor::Zeros({4, 1}), Tensor::Zeros({3, 4, 5})).shape(), (Shape{3, 4, 5}));
 }
