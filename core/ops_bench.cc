@@ -96,6 +96,9 @@ void Run() {
   // Attention's padding mask: scores [B, Tq, Tk] + mask [B, 1, Tk], repeated over the query positions.
   const Tensor scores = RandomNormal({32, 128, 128}, RngKey{6}), mask = RandomNormal({32, 1, 128}, RngKey{8});
   const BandwidthResult ma = TimeOp([&](const Tensor& t) { return ops::Add(t, mask); }, scores, 1, 0);
+  // A padding mask per position, [B, T, 1], zeroing states [B, T, d] (the conv blocks and the audio front end).
+  const Tensor states = RandomNormal({32, 256, 128}, RngKey{9}), keep = RandomNormal({32, 256, 1}, RngKey{10});
+  const BandwidthResult mm = TimeOp([&](const Tensor& t) { return ops::Mul(t, keep); }, states, 1, 1);
   const struct {
     const char* name;
     const char* shape;
@@ -109,16 +112,19 @@ void Run() {
   // Its backward passes the gradient through: the mask takes none.
   std::printf("mask_add   32x128x128 + 32x1x128: forward %.3f ms (%.1f GB/s, %.2f of memcpy)\n", ma.fwd_ms, ma.fwd_gbps,
               ma.fwd_gbps / memcpy_gbps);
+  std::printf("mask_mul   32x256x128 * 32x256x1: forward %.3f ms (%.1f GB/s, %.2f of memcpy), backward %.3f ms (%.1f "
+              "GB/s, %.2f of memcpy)\n", mm.fwd_ms, mm.fwd_gbps, mm.fwd_gbps / memcpy_gbps, mm.bwd_ms, mm.bwd_gbps,
+              mm.bwd_gbps / memcpy_gbps);
   std::printf(
       "BENCH ops gemm_ratio=%.3f gemm_gflops=%.1f sgemm_gflops=%.1f memcpy_gbps=%.1f "
       "layer_norm_fwd_ms=%.3f layer_norm_bwd_ms=%.3f layer_norm_fwd_gbps=%.1f layer_norm_bwd_gbps=%.1f "
       "softmax_fwd_ms=%.3f softmax_bwd_ms=%.3f softmax_fwd_gbps=%.1f softmax_bwd_gbps=%.1f "
       "gelu_fwd_ms=%.3f gelu_bwd_ms=%.3f gelu_fwd_gbps=%.1f gelu_bwd_gbps=%.1f "
       "dwconv_fwd_ms=%.3f dwconv_bwd_ms=%.3f dwconv_fwd_gbps=%.1f dwconv_bwd_gbps=%.1f mask_add_fwd_ms=%.3f "
-      "mask_add_fwd_gbps=%.1f threads=%d\n",
+      "mask_add_fwd_gbps=%.1f mask_mul_fwd_ms=%.3f mask_mul_bwd_ms=%.3f threads=%d\n",
       ours_gflops / sgemm_gflops, ours_gflops, sgemm_gflops, memcpy_gbps, ln.fwd_ms, ln.bwd_ms, ln.fwd_gbps,
       ln.bwd_gbps, sm.fwd_ms, sm.bwd_ms, sm.fwd_gbps, sm.bwd_gbps, ge.fwd_ms, ge.bwd_ms, ge.fwd_gbps, ge.bwd_gbps,
-      dw.fwd_ms, dw.bwd_ms, dw.fwd_gbps, dw.bwd_gbps, ma.fwd_ms, ma.fwd_gbps, threads);
+      dw.fwd_ms, dw.bwd_ms, dw.fwd_gbps, dw.bwd_gbps, ma.fwd_ms, ma.fwd_gbps, mm.fwd_ms, mm.bwd_ms, threads);
 }
 
 }  // namespace

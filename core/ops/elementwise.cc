@@ -183,8 +183,17 @@ Tensor Broadcast(const char* op, const Tensor& a, const Tensor& b, F f, BinaryKi
     float* po = out.data<float>();
 #pragma omp parallel for if (full.numel() > kParallelGrain)
     for (int64_t r = 0; r < rows; ++r) {
-      for (int64_t i = 0; i < width; ++i) {
-        po[r * width + i] = b_per_row ? f(pa[r * width + i], pb[r]) : f(pa[r], pb[r * width + i]);
+      float* __restrict o = po + r * width;
+      if (b_per_row) {
+        const float* __restrict x = pa + r * width;
+        const float v = pb[r];
+#pragma omp simd
+        for (int64_t i = 0; i < width; ++i) o[i] = f(x[i], v);
+      } else {
+        const float* __restrict y = pb + r * width;
+        const float v = pa[r];
+#pragma omp simd
+        for (int64_t i = 0; i < width; ++i) o[i] = f(v, y[i]);
       }
     }
     return out;
