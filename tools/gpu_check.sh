@@ -15,6 +15,14 @@ GPU_TESTS=(core/cuda_ops_test moe/moe_cuda_test model/multimodel_cuda_test train
 GPU_BENCHES=(core/cuda_ops_bench moe/moe_cuda_bench)
 TOOLS=(tools/onemodel)
 
+# Every shared library of $1 into $2 except glibc's own (the target's must match its loader) and the CUDA toolkit's
+# (too large to carry, libnccl's 218 MB included; the GPU machine has its own in /usr/local/cuda, on the binaries'
+# run path).
+copy_libs() {
+  ldd "$1" | awk '/=> \//{print $3}' | grep -v -E '/(libc|libm|libpthread|libdl|librt|ld-linux[^/]*)\.so' |
+    grep -v -E '/usr/local/cuda' | xargs -r -I{} cp -L {} "$2/"
+}
+
 bundle() {
   local dir=$1
   local targets=()
@@ -22,21 +30,15 @@ bundle() {
   # Portable code (AVX2) since the GPU machine's CPU may differ from this one.
   bazel build --config=cuda --config=portable "${targets[@]}" 2>&1 | grep -v -E '^[0-9.]+: src/main/tools/' | tail -3
   [[ ${PIPESTATUS[0]} -eq 0 ]] || { echo "gpu_check: CUDA build failed"; exit 1; }
-  rm -rf "$dir" && mkdir -p "$dir/bin" "$dir/lib"
+  rm -rf "$dir" && mkdir -p "$dir/bin" "$dir/lib" "$dir/data"
   for t in "${GPU_TESTS[@]}" "${GPU_BENCHES[@]}" "${TOOLS[@]}"; do
     cp "bazel-bin/$t" "$dir/bin/"
-    # Every shared library except glibc's own (the target's must match its loader) and the CUDA toolkit's
-    # (too large to carry, libnccl's 218 MB included; the GPU machine has its own in /usr/local/cuda, on the
-    # binaries' run path).
-    ldd "bazel-bin/$t" | awk '/=> \//{print $3}' | grep -v -E '/(libc|libm|libpthread|libdl|librt|ld-linux[^/]*)\.so' |
-      grep -v -E '/usr/local/cuda' |
-      xargs -r -I{} cp -L {} "$dir/lib/"
+    copy_libs "bazel-bin/$t" "$dir/lib"
   done
   # onemodel opens SentencePiece's shim at run time, from beside its binary (DIR/data).
   local shim=bazel-bin/tools/onemodel.runfiles/onemodel/data/libonemodel_sentencepiece.so
-  mkdir -p "$dir/data" && cp -L "$shim" "$dir/data/"
-  ldd "$shim" | awk '/=> \//{print $3}' | grep -v -E '/(libc|libm|libpthread|libdl|librt|ld-linux[^/]*)\.so' |
-    xargs -r -I{} cp -L {} "$dir/lib/"
+  cp -L "$shim" "$dir/data/"
+  copy_libs "$shim" "$dir/lib"
   echo "gpu_check: bundle in $dir ($(du -sh "$dir" | cut -f1))"
 }
 

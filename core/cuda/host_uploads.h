@@ -8,6 +8,7 @@
 
 #include <cuda_runtime.h>
 
+#include <atomic>
 #include <cstddef>
 #include <deque>
 #include <map>
@@ -25,7 +26,7 @@ class HostUploads {
   // copy larger than a staging block may be (the caller copies it synchronously).
   bool Upload(void* dst, const void* src, size_t bytes);
   // Uploads staged so far (a count for benchmarks).
-  int64_t count() const { return count_; }
+  int64_t count() const { return count_.load(std::memory_order_relaxed); }
 
  private:
   struct Block {
@@ -43,7 +44,7 @@ class HostUploads {
   std::multimap<size_t, Block> free_;  // by size
   std::deque<Block> in_flight_;        // in the order their copies were queued (and so complete)
   size_t held_ = 0;
-  int64_t count_ = 0;
+  std::atomic<int64_t> count_{0};
 };
 
 }  // namespace onemodel::cuda

@@ -9,6 +9,7 @@
 
 #include <cublasLt.h>
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -36,7 +37,7 @@ class LtGemm {
   // caller runs the classic cuBLAS call instead.
   bool Run(const Problem& p, float alpha, const void* a, const void* b, float beta, float* c);
   // Products it declined so far.
-  int64_t declined() const { return declined_; }
+  int64_t declined() const { return declined_.load(std::memory_order_relaxed); }
 
  private:
   // op_a, op_b, type, the m, n, k and batch-count classes, pointer alignment.
@@ -48,7 +49,7 @@ class LtGemm {
   cublasLtHandle_t handle_ = nullptr;
   void* workspace_ = nullptr;
   std::map<Key, std::optional<cublasLtMatmulAlgo_t>> algos_;
-  int64_t declined_ = 0;
+  std::atomic<int64_t> declined_{0};
 };
 
 }  // namespace onemodel::cuda
