@@ -266,11 +266,11 @@ void Run(CudaBackend& cuda) {
               static_cast<long long>(f32.device_allocations), static_cast<long long>(bf16.device_allocations),
               cuda.Memory().bytes_held / 1e9, static_cast<long long>(cuda.Memory().classic_gemms));
   std::printf("bf16 step on the host: %.2f ms until all is queued (forward %.2f, backward %.2f), of which %.2f ms in "
-              "%lld copies that wait for the "
-              "kernels queued before them; %lld uploads queued without waiting; %lld kernel launches and GEMMs\n",
+              "%lld copies that wait for the kernels queued before them; %lld uploads queued without waiting; %lld "
+              "kernel launches and GEMMs\n",
               bf16.host_ms, bf16.host_forward_ms, bf16.host_backward_ms, bf16.host_copy_ms,
-              static_cast<long long>(bf16.host_copies),
-              static_cast<long long>(bf16.host_uploads), static_cast<long long>(bf16.device_calls));
+              static_cast<long long>(bf16.host_copies), static_cast<long long>(bf16.host_uploads),
+              static_cast<long long>(bf16.device_calls));
   const double peak = PeakGemmTflops(cuda);
   const double experts = ExpertGemmTflops(cuda, bf16.rows_per_expert);
   std::string rows;

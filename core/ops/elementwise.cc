@@ -67,17 +67,38 @@ void ForEachBroadcast(const Shape& out, const std::vector<int64_t>& sa, const st
   }
 }
 
-// General numpy broadcasting a row (the last dim) at a time: along it each operand either advances (stride 1) or
-// repeats one value (stride 0), so the inner loop is plain and vectorizes; rows run in parallel, each finding its
-// operands' offsets from its index. (Attention's padding mask, [B, Tq, Tk] + [B, 1, Tk], takes this path.)
+// One row of a broadcast op: each side advances along the row (x[i]) or repeats its first value, so every case is
+// a plain loop that vectorizes.
+template <typename F>
+inline void ApplyRow(float* __restrict o, const float* __restrict x, bool x_moves, const float* __restrict y,
+                     bool y_moves, int64_t width, F f) {
+  if (x_moves && y_moves) {
+#pragma omp simd
+    for (int64_t i = 0; i < width; ++i) o[i] = f(x[i], y[i]);
+  } else if (x_moves) {
+    const float v = y[0];
+#pragma omp simd
+    for (int64_t i = 0; i < width; ++i) o[i] = f(x[i], v);
+  } else if (y_moves) {
+    const float v = x[0];
+#pragma omp simd
+    for (int64_t i = 0; i < width; ++i) o[i] = f(v, y[i]);
+  } else {
+    std::fill(o, o + width, f(x[0], y[0]));
+  }
+}
+
+// General numpy broadcasting a row (the last dim) at a time: along it each operand advances (stride 1) or repeats
+// (stride 0); rows run in parallel, each finding its operands' offsets from its index. `out` has at least one dim
+// (a scalar operand takes the suffix path). (Attention's padding mask, [B, Tq, Tk] + [B, 1, Tk], comes here.)
 template <typename F>
 void BroadcastRows(const Shape& out, const std::vector<int64_t>& sa, const std::vector<int64_t>& sb, const float* pa,
                    const float* pb, float* po, F f) {
   const int64_t n = NumElements(out);
   if (n == 0) return;
   const int outer_dims = static_cast<int>(out.size()) - 1;
-  const int64_t width = out.empty() ? 1 : out.back(), rows = n / width;
-  const bool a_moves = !out.empty() && sa.back() != 0, b_moves = !out.empty() && sb.back() != 0;
+  const int64_t width = out.back(), rows = n / width;
+  const bool a_moves = sa.back() != 0, b_moves = sb.back() != 0;
 #pragma omp parallel for if (n > kParallelGrain)
   for (int64_t r = 0; r < rows; ++r) {
     int64_t rest = r, ia = 0, ib = 0;
@@ -87,23 +108,7 @@ void BroadcastRows(const Shape& out, const std::vector<int64_t>& sa, const std::
       ia += coordinate * sa[d];
       ib += coordinate * sb[d];
     }
-    const float* __restrict x = pa + ia;
-    const float* __restrict y = pb + ib;
-    float* __restrict o = po + r * width;
-    if (a_moves && b_moves) {
-#pragma omp simd
-      for (int64_t i = 0; i < width; ++i) o[i] = f(x[i], y[i]);
-    } else if (a_moves) {
-      const float v = y[0];
-#pragma omp simd
-      for (int64_t i = 0; i < width; ++i) o[i] = f(x[i], v);
-    } else if (b_moves) {
-      const float v = x[0];
-#pragma omp simd
-      for (int64_t i = 0; i < width; ++i) o[i] = f(v, y[i]);
-    } else {
-      std::fill(o, o + width, f(x[0], y[0]));
-    }
+    ApplyRow(po + r * width, pa + ia, a_moves, pb + ib, b_moves, width, f);
   }
 }
 
@@ -183,17 +188,10 @@ Tensor Broadcast(const char* op, const Tensor& a, const Tensor& b, F f, BinaryKi
     float* po = out.data<float>();
 #pragma omp parallel for if (full.numel() > kParallelGrain)
     for (int64_t r = 0; r < rows; ++r) {
-      float* __restrict o = po + r * width;
       if (b_per_row) {
-        const float* __restrict x = pa + r * width;
-        const float v = pb[r];
-#pragma omp simd
-        for (int64_t i = 0; i < width; ++i) o[i] = f(x[i], v);
+        ApplyRow(po + r * width, pa + r * width, true, pb + r, false, width, f);
       } else {
-        const float* __restrict y = pb + r * width;
-        const float v = pa[r];
-#pragma omp simd
-        for (int64_t i = 0; i < width; ++i) o[i] = f(v, y[i]);
+        ApplyRow(po + r * width, pa + r, false, pb + r * width, true, width, f);
       }
     }
     return out;
