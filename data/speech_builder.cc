@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "core/rng.h"
 #include "core/safetensors.h"
@@ -43,6 +44,7 @@ const std::vector<std::string> kDevVariants = {"f4", "m6", "Lee", "victor", "lin
 
 struct Utterance {
   std::string source, group, transcript;
+  std::string phonemes;  // the transcript's lexicon phonemes, PhonemeSymbols joined by spaces (or none)
   Tensor features;  // [frames, mels]
 };
 
@@ -52,42 +54,62 @@ Tensor Features(const Audio& audio) {
   return LogMel(Resample(audio.samples, audio.sample_rate, kRate), o);
 }
 
-// One synthetic utterance: espeak-ng into a temporary WAV (its --stdout header has no length), read back.
-// `telephone`: the audio goes through 8 kHz first, as the real recordings did (nothing above 4 kHz).
-absl::StatusOr<Utterance> Synthesize(const std::string& text, const std::string& voice, int speed, int pitch,
-                                     bool telephone, const std::string& wav) {
-  // Spawned without a shell: the text may hold any character.
-  const std::vector<std::string> argv = {"espeak-ng", "-v", voice, "-s", absl::StrCat(speed), "-p", absl::StrCat(pitch),
-                                         "-w", wav, "--", text};
-  std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
+// Runs espeak-ng with `args` (spawned without a shell: the text may hold any character).
+absl::Status RunEspeak(const std::vector<std::string>& args, const std::string& voice, const std::string& text) {
+  std::vector<char*> argv = {const_cast<char*>("espeak-ng")};
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
   pid_t pid = 0;
   int status = -1;
-  const int spawned = posix_spawnp(&pid, "espeak-ng", &actions, nullptr, args.data(), environ);
+  const int spawned = posix_spawnp(&pid, "espeak-ng", &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   if (spawned == 0) waitpid(pid, &status, 0);
   if (spawned != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     return absl::InternalError(absl::StrCat("espeak-ng -v ", voice, " failed on '", text,
                                             "' (Debian package espeak-ng)"));
   }
+  return absl::OkStatus();
+}
+
+// The phonemes a pronouncing dictionary gives `text`: espeak-ng's General American ones (its IPA, through `file`),
+// whichever voice says it, so that a phoneme stands for one sound category in every accent, as in an ASR lexicon.
+absl::StatusOr<std::string> LexiconPhonemes(const std::string& text, const std::string& file) {
+  absl::Status s = RunEspeak({"-v", "en-us", "-q", "--ipa", absl::StrCat("--phonout=", file), "--", text}, "en-us", text);
+  if (!s.ok()) return s;
+  std::ifstream in(file, std::ios::binary);
+  const std::vector<std::string> phonemes =
+      PhonemeSymbols(std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()));
+  if (phonemes.empty()) return absl::InternalError(absl::StrCat("espeak-ng wrote no phonemes for '", text, "' to ", file));
+  return absl::StrJoin(phonemes, " ");
+}
+
+// One synthetic utterance: espeak-ng into a temporary WAV (its --stdout header has no length), read back, with the
+// text's lexicon phonemes when asked. `telephone`: the audio goes through 8 kHz first, as the real recordings did
+// (nothing above 4 kHz).
+absl::StatusOr<Utterance> Synthesize(const std::string& text, const std::string& voice, int speed, int pitch,
+                                     bool telephone, bool phonemes, const std::string& wav) {
+  absl::Status s = RunEspeak({"-v", voice, "-s", absl::StrCat(speed), "-p", absl::StrCat(pitch), "-w", wav, "--", text},
+                             voice, text);
+  if (!s.ok()) return s;
   absl::StatusOr<Audio> audio = ReadWav(wav);
   if (!audio.ok()) return audio.status();
   if (telephone) *audio = Audio{Resample(audio->samples, audio->sample_rate, 8000), 8000};
+  absl::StatusOr<std::string> lexicon = phonemes ? LexiconPhonemes(text, absl::StrCat(wav, ".ipa")) : "";
+  if (!lexicon.ok()) return lexicon.status();
   return Utterance{absl::StrCat(voice, " -s ", speed, " -p ", pitch, telephone ? " 8kHz" : ""), "synthetic", text,
-                   Features(*audio)};
+                   *std::move(lexicon), Features(*audio)};
 }
 
 // The synthetic split: utterance i has text PoolUtterance(seed_text, i) and a voice from (accents x variants).
 absl::StatusOr<std::vector<Utterance>> SyntheticSplit(const std::string& name, int64_t n, uint64_t seed,
                                                       const std::vector<std::string>& accents,
                                                       const std::vector<std::string>& variants,
-                                                      const std::vector<std::string>& vocabulary, int threads,
-                                                      const std::string& tmp_dir) {
+                                                      const std::vector<std::string>& vocabulary, bool phonemes,
+                                                      int threads, const std::string& tmp_dir) {
   std::vector<Utterance> out(n);
   std::atomic<int64_t> next{0}, done{0};
   std::mutex mu;
@@ -100,7 +122,7 @@ absl::StatusOr<std::vector<Utterance>> SyntheticSplit(const std::string& name, i
       const std::string voice = absl::StrCat(accents[pick(0, accents.size())], "+", variants[pick(1, variants.size())]);
       const int speed = 130 + static_cast<int>(UniformAt(key, 2) * 70), pitch = 25 + static_cast<int>(UniformAt(key, 3) * 50);
       const bool telephone = UniformAt(key, 4) < 0.5f;  // half the utterances band-limited like the real set
-      absl::StatusOr<Utterance> u = Synthesize(PoolUtterance(seed, i, vocabulary), voice, speed, pitch, telephone, wav);
+      absl::StatusOr<Utterance> u = Synthesize(PoolUtterance(seed, i, vocabulary), voice, speed, pitch, telephone, phonemes, wav);
       if (!u.ok()) {
         std::lock_guard<std::mutex> lock(mu);
         failure = u.status();
@@ -155,7 +177,7 @@ absl::Status WriteSplit(const std::string& dir, const std::string& name, const s
     features.Narrow(at, at + u.features.dim(0)).CopyFrom(u.features);
     at += u.features.dim(0);
     frames.push_back(u.features.dim(0));
-    absl::StrAppend(&tsv, u.source, "\t", u.group, "\t", u.transcript, "\n");
+    absl::StrAppend(&tsv, u.source, "\t", u.group, "\t", u.transcript, "\t", u.phonemes, "\n");
   }
   absl::Status s = WriteSafetensors(absl::StrCat(dir, "/", name, ".safetensors"),
                                     {{"features", features}, {"frames", Tensor::FromIndices(frames, {static_cast<int64_t>(frames.size())})}});
@@ -201,7 +223,7 @@ absl::StatusOr<std::string> BuildSpeechCache(const SpeechBuildOptions& options) 
     }
     const size_t slash = name.find('/');
     const std::string group = slash == std::string::npos ? "prompts" : name.substr(0, slash);
-    real.push_back({path, group, transcript, Features(*audio)});
+    real.push_back({path, group, transcript, "", Features(*audio)});
     for (absl::string_view w : absl::StrSplit(transcript, ' ')) vocabulary_set.insert(std::string(w));
   }
   if (real.empty()) return absl::NotFoundError(absl::StrCat(options.real_dir, ": no transcribed recordings"));
@@ -209,16 +231,18 @@ absl::StatusOr<std::string> BuildSpeechCache(const SpeechBuildOptions& options) 
   // The pool's words: the real set's vocabulary (its words, never its sentences).
   const std::vector<std::string> vocabulary(vocabulary_set.begin(), vocabulary_set.end());
   absl::StatusOr<std::vector<Utterance>> train =
-      SyntheticSplit("train", options.train, options.seed, kTrainAccents, kTrainVariants, vocabulary, options.threads, tmp_dir);
+      SyntheticSplit("train", options.train, options.seed, kTrainAccents, kTrainVariants, vocabulary,
+                     options.phonemes, options.threads, tmp_dir);
   if (!train.ok()) return train.status();
   absl::StatusOr<std::vector<Utterance>> dev = SyntheticSplit("dev", options.dev, options.seed + 1000, kDevAccents,
-                                                              kDevVariants, vocabulary, options.threads, tmp_dir);
+                                                              kDevVariants, vocabulary, false, options.threads, tmp_dir);
   if (!dev.ok()) return dev.status();
   for (const auto& [name, split] : {std::make_pair("train", &*train), std::make_pair("dev", &*dev), std::make_pair("real", &real)}) {
     absl::Status s = WriteSplit(tmp_dir, name, *split);
     if (!s.ok()) return s;
     manifest["splits"][name] = split->size();
   }
+  manifest["phonemes"] = options.phonemes ? "train: espeak-ng -v en-us --ipa" : "none";
   manifest["voices"] = {{"train", {{"accents", kTrainAccents}, {"variants", kTrainVariants}}},
                         {"dev", {{"accents", kDevAccents}, {"variants", kDevVariants}}}};
   manifest["sources"] = {{{"package", "espeak-ng"}, {"package_version", PackageVersion("espeak-ng")}},
@@ -226,7 +250,7 @@ absl::StatusOr<std::string> BuildSpeechCache(const SpeechBuildOptions& options) 
                           {"package_version", PackageVersion("asterisk-core-sounds-en-wav")},
                           {"path", options.real_dir}}};
   for (const auto& entry : fs::directory_iterator(tmp_dir, ec)) {
-    if (entry.path().extension() == ".wav") fs::remove(entry.path(), ec);
+    if (entry.path().extension() == ".wav" || entry.path().extension() == ".ipa") fs::remove(entry.path(), ec);
   }
   std::ofstream(absl::StrCat(tmp_dir, "/manifest.json")) << manifest.dump(2) << "\n";
   fs::remove_all(final_dir, ec);

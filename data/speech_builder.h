@@ -5,7 +5,8 @@
 // - real: the human recordings of Debian's asterisk-core-sounds-en-wav (8 kHz, resampled to 16 kHz) with their
 //   transcripts; the group column says "digits" for the digits/ numbers, else the folder or "prompts".
 // Features are 40-band log-mel frames (log_mel.h): "features" [frames, 40] f32 and "frames" [N] i64 per split; the
-// .tsv has `source<TAB>group<TAB>transcript` per utterance. Bad recordings are reported and skipped (or, strict,
+// .tsv has `source<TAB>group<TAB>transcript<TAB>phonemes` per utterance (phonemes: with options.phonemes, each
+// training transcript's dictionary pronunciation as PhonemeSymbols separated by spaces; otherwise empty). Bad recordings are reported and skipped (or, strict,
 // stop the build); the manifest lists them. Written into a temporary directory, renamed into place.
 #ifndef ONEMODEL_DATA_SPEECH_BUILDER_H_
 #define ONEMODEL_DATA_SPEECH_BUILDER_H_
@@ -25,6 +26,9 @@ struct SpeechBuildOptions {
   uint64_t seed = 1;
   int threads = 2;
   bool strict = false;  // stop at the first bad recording instead of reporting and skipping it
+  // Record each training utterance's phonemes (a second espeak-ng run per utterance: ≈ 1.6x the build time) for
+  // the speech task's option phoneme_ctc_weight.
+  bool phonemes = false;
   std::string real_dir = "/usr/share/asterisk/sounds/en";
   std::string transcripts = "/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz";
 };

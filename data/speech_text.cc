@@ -83,6 +83,29 @@ std::string NormalizeTranscript(const std::string& text) {
   return absl::StrJoin(words, " ");
 }
 
+std::vector<std::string> PhonemeSymbols(const std::string& ipa) {
+  std::vector<std::string> out;
+  bool boundary = false;
+  for (size_t i = 0; i < ipa.size();) {
+    const unsigned char lead = static_cast<unsigned char>(ipa[i]);
+    const size_t n = lead < 0x80 ? 1 : lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+    const std::string symbol = ipa.substr(i, n);
+    uint32_t code = n == 1 ? lead : lead & (0x7F >> n);
+    for (size_t k = 1; k < n && i + k < ipa.size(); ++k) code = code << 6 | (static_cast<unsigned char>(ipa[i + k]) & 0x3F);
+    i += n;
+    if (std::isspace(lead)) {
+      boundary = !out.empty();
+    } else if (code == 0x2C8 || code == 0x2CC) {  // primary and secondary stress
+    } else if (!out.empty() && !boundary && ((code >= 0x2B0 && code <= 0x2FF) || (code >= 0x300 && code <= 0x36F))) {
+      out.back() += symbol;  // a modifier letter or combining mark belongs to the sound before it
+    } else {
+      if (boundary) out.push_back("|"), boundary = false;
+      out.push_back(symbol);
+    }
+  }
+  return out;
+}
+
 std::string PoolUtterance(uint64_t seed, int64_t index, const std::vector<std::string>& vocabulary) {
   const RngKey key{seed, static_cast<uint32_t>(index), 0, 77};
   auto draw = [&](uint64_t i, int64_t n) { return std::min(n - 1, static_cast<int64_t>(UniformAt(key, i) * n)); };

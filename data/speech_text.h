@@ -24,6 +24,11 @@ std::string PoolUtterance(uint64_t seed, int64_t index, const std::vector<std::s
 // "letters" (single letters) or "words" (anything else). Per-kind error rates show what a model has learnt.
 std::string PoolKind(const std::string& transcript);
 
+// espeak-ng's IPA (`--ipa`) as phoneme symbols: stress marks dropped, a modifier letter (length ː, palatal ʲ) or
+// combining mark kept with the symbol before it, each run of spaces or line breaks (espeak-ng writes a clause per
+// line) one word boundary "|" between words. "tˈuː θɹˈiː" -> t uː | θ ɹ iː.
+std::vector<std::string> PhonemeSymbols(const std::string& ipa);
+
 }  // namespace onemodel::data
 
 #endif  // ONEMODEL_DATA_SPEECH_TEXT_H_

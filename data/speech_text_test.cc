@@ -27,6 +27,16 @@ TEST(SpeechTextTest, TranscriptsAreLowerCaseWordsWithNumbersSpelledOut) {
   EXPECT_EQ(NormalizeTranscript("  "), "");
 }
 
+TEST(SpeechTextTest, PhonemeSymbolsOfEspeakIpa) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(PhonemeSymbols("tˈuː θɹˈiː\n"), (V{"t", "uː", "|", "θ", "ɹ", "iː"}));
+  // Clauses on lines of their own, leading and repeated spaces: one boundary between words, none at the ends.
+  EXPECT_EQ(PhonemeSymbols("  sˈɛvən\nfˈoːɹ   nˈaɪnɚ \n"),
+            (V{"s", "ɛ", "v", "ə", "n", "|", "f", "oː", "ɹ", "|", "n", "a", "ɪ", "n", "ɚ"}));
+  EXPECT_EQ(PhonemeSymbols("dʲˌa"), (V{"dʲ", "a"}));  // palatalized; secondary stress dropped
+  EXPECT_TRUE(PhonemeSymbols(" \n").empty());
+}
+
 TEST(SpeechTextTest, PoolIsDeterministicAndVaried) {
   const std::vector<std::string> vocabulary = {"press", "pound", "key", "goodbye"};
   EXPECT_EQ(PoolUtterance(1, 5, vocabulary), PoolUtterance(1, 5, vocabulary));

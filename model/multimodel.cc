@@ -14,7 +14,7 @@ namespace {
 // Layer ids key the initial values and random streams of each part (DESIGN §3).
 constexpr uint16_t kImageLayer = 1, kSymbolLayer = 10, kClassLayer = 20, kEncoderLayer = 30, kMixerLayer = 40,
                    kDecoderLayer = 50, kTaskTokenLayer = 60, kInputDropoutLayer = 70, kTargetDropoutLayer = 71,
-                   kAudioLayer = 100, kCtcLayer = 110;
+                   kAudioLayer = 100, kCtcLayer = 110, kAuxCtcLayer = 120;
 constexpr uint16_t kInitPurpose = 55, kDropoutPurpose = 2;
 // Symbol ids every vocabulary reserves (data/subwords.h; the model does not depend on data/): padding (whose
 // column is CTC's blank) and end of sentence.
@@ -66,6 +66,14 @@ MultiModel::MultiModel(const config::TrunkConfig& config, std::vector<TaskHead> 
     }
     CHECK(h.ctc_weight == 0 || (h.input == InputModality::kAudio && h.output == OutputModality::kSymbols))
         << "task " << h.task << ": a CTC loss needs audio input and symbol output";
+    if (h.aux_ctc_weight > 0) {
+      CHECK(h.input == InputModality::kAudio) << "task " << h.task << ": an auxiliary CTC loss needs audio input";
+      CHECK_GT(h.aux_ctc_classes, 1) << "task " << h.task << ": an auxiliary CTC loss needs labels besides the blank";
+      aux_ctc_heads_[static_cast<int>(t)] = RegisterParameter(
+          absl::StrCat("aux_ctc.", h.task),
+          RandomNormal({d, kAuxCtcSlots * h.aux_ctc_classes}, RngKey{seed, static_cast<uint32_t>(t), kAuxCtcLayer, kInitPurpose},
+                       0.f, 1.f / std::sqrt(static_cast<float>(d))));
+    }
     const bool uses_symbols = h.input == InputModality::kSymbols || h.output == OutputModality::kSymbols;
     if (uses_symbols && symbols_.count(h.vocabulary) == 0) {
       CHECK_GT(h.vocab_size, 0) << "task " << h.task << ": symbol modality without a vocabulary size";
@@ -169,6 +177,11 @@ ForwardResult MultiModel::Forward(int task, const Batch& batch, const RunContext
       r.loss = ops::Add(r.loss, ops::Scale(EncoderCtc(task, encoded, batch, targets),
                                            heads_[task].ctc_weight / static_cast<float>(r.target_tokens)));
     }
+    if (heads_[task].aux_ctc_weight > 0 && r.target_tokens > 0) {
+      CHECK(batch.ctc_labels.defined()) << heads_[task].task << ": an auxiliary CTC loss without Batch::ctc_labels";
+      r.loss = ops::Add(r.loss, ops::Scale(AuxiliaryCtc(task, encoded, batch),
+                                           heads_[task].aux_ctc_weight / static_cast<float>(r.target_tokens)));
+    }
   }
   r.positions = encoded.states.dim(0) * encoded.states.dim(1) + (r.logits.ndim() == 3 ? b * r.logits.dim(1) : b);
   for (const Tensor& a : r.aux.aux_losses) r.aux_loss = r.aux_loss.defined() ? ops::Add(r.aux_loss, a) : a;
@@ -187,6 +200,21 @@ Tensor MultiModel::EncoderCtc(int task, const Encoded& encoded, const Batch& bat
     }
   }
   return ops::CtcLoss(CtcLogits(task, encoded.states), labels, encoded.lengths, kPadId);
+}
+
+Tensor MultiModel::AuxiliaryCtc(int task, const Encoded& encoded, const Batch& batch) const {
+  const int64_t b = encoded.states.dim(0), s = encoded.states.dim(1), l = batch.ctc_labels.dim(1);
+  const std::vector<int64_t> ids = batch.ctc_labels.ToIndices();
+  std::vector<std::vector<int>> labels(b);
+  for (int64_t i = 0; i < b; ++i) {
+    for (int64_t j = 0; j < l && ids[i * l + j] != 0; ++j) labels[i].push_back(static_cast<int>(ids[i * l + j]));
+  }
+  // Position p's kAuxCtcSlots emissions become consecutive frames p * slots, ...: the reshape keeps time order.
+  std::vector<int64_t> frames;
+  for (int64_t n : encoded.lengths) frames.push_back(n * kAuxCtcSlots);
+  const Tensor logits = ops::Reshape(ops::MatMul(encoded.states, aux_ctc_heads_.at(task)),
+                                     {b, s * kAuxCtcSlots, heads_[task].aux_ctc_classes});
+  return ops::CtcLoss(logits, labels, frames, 0);
 }
 
 Tensor MultiModel::CtcLogits(int task, const Tensor& states) const {

@@ -36,10 +36,21 @@ struct TaskHead {
   // vector: the padding embedding the decoder reads is not trained as a blank); joint CTC-attention training
   // (Kim et al. 2017) makes the encoder align frames to subwords monotonically, which attention alone learns slowly.
   float ctc_weight = 0.f;
+  // Audio input: weight of a second CTC loss on the encoder states, over labels of the task's own
+  // (Batch::ctc_labels, e.g. the transcript's dictionary phonemes), read through a linear head of its own. Each encoder
+  // position emits kAuxCtcSlots labels (upsampled CTC, Libovický & Helcl 2018): an 80 ms position is too coarse
+  // for one phoneme each. Phonemes are shared by every word, so the encoder learns sounds a rare word's subwords
+  // alone would not teach it (hierarchical multitask CTC, Krishna et al. 2018).
+  float aux_ctc_weight = 0.f;
+  int64_t aux_ctc_classes = 0;  // the auxiliary labels + CTC's blank (id 0)
 };
 
+inline constexpr int64_t kAuxCtcSlots = 2;
+
 struct ForwardResult {
-  Tensor loss;      // the task's mean cross-entropy over real target tokens (+ ctc_weight x CTC per token; scalar)
+  // The task's mean cross-entropy over real target tokens (+ ctc_weight x CTC and aux_ctc_weight x auxiliary CTC,
+  // each per target token; scalar).
+  Tensor loss;
   Tensor aux_loss;  // the sum of the MoE layers' auxiliary losses (scalar)
   Tensor logits;    // [B, classes] or [B, T, V]
   TrunkAux aux;
@@ -82,6 +93,8 @@ class MultiModel : public Module {
   Tensor EncoderCtc(int task, const Encoded& encoded, const Batch& batch, const std::vector<int64_t>& targets) const;
   // [B, S, V]: the encoder states through the output softmax with the blank's logit in the padding column.
   Tensor CtcLogits(int task, const Tensor& states) const;
+  // Sum over the batch of the auxiliary CTC loss (TaskHead::aux_ctc_weight) on batch.ctc_labels.
+  Tensor AuxiliaryCtc(int task, const Encoded& encoded, const Batch& batch) const;
   // Joint CTC-attention decoding: each example's prefix scorer over its real positions.
   std::vector<CtcPrefixScorer> CtcScorers(int task, const Encoded& encoded) const;
 
@@ -96,6 +109,7 @@ class MultiModel : public Module {
   std::map<std::string, std::unique_ptr<ClassLabelModality>> class_heads_;
   std::vector<Tensor> task_tokens_;
   Tensor ctc_blank_;  // [d, 1]: the CTC blank's logit weights (only when a task has a CTC loss)
+  std::map<int, Tensor> aux_ctc_heads_;  // task -> [d, kAuxCtcSlots * aux_ctc_classes]
   Encoder encoder_;
   Mixer mixer_;
   Decoder decoder_;

@@ -187,6 +187,37 @@ TEST(MultiModelTest, CtcLossOnTheEncoderStates) {
   EXPECT_NEAR(loss[2] - loss[0], 2 * (loss[1] - loss[0]), 1e-4);
 }
 
+// aux_ctc_weight adds w x CTC(encoder states through the task's own head, kAuxCtcSlots labels per position) on
+// Batch::ctc_labels per target token: linear in w, with gradients into the head, the encoder and the audio front end.
+// 7 labels fit the first utterance's 5 positions only as 10 slots, and 6 (with a repeat) the second's 4 only as 8.
+TEST(MultiModelTest, AuxiliaryCtcLossOnTheEncoderStates) {
+  std::mt19937 rng(8);
+  Batch batch = SymbolBatch(rng, 2, 4);
+  batch.input_ids = Tensor();
+  batch.audio = onemodel::testing::RandomTensor(rng, {2, 37, 20}, -1.f, 1.f);
+  batch.audio_frames = Tensor::FromIndices({37, 29}, {2});  // 5 and 4 encoder positions
+  batch.ctc_labels = Tensor::FromIndices({1, 2, 3, 4, 5, 4, 3, 2, 2, 5, 1, 3, 4, 0}, {2, 7});
+  float loss[3];
+  for (int i = 0; i < 3; ++i) {
+    std::vector<TaskHead> heads = Heads();
+    heads.push_back({"speech", InputModality::kAudio, OutputModality::kSymbols, 0, "words", 12, 20});
+    heads.back().aux_ctc_weight = 0.5f * i;
+    heads.back().aux_ctc_classes = 6;
+    MultiModel model(SmallConfig(), heads, 9);
+    loss[i] = model.Forward(2, batch, RunContext{}).loss.item();
+    if (i < 2) continue;
+    NamedTensors some;
+    for (const auto& [name, t] : model.NamedParameters()) {
+      if (name == "audio.projection" || name == "encoder.norm.gamma" || name == "aux_ctc.speech") some.emplace_back(name, t);
+    }
+    ASSERT_EQ(some.size(), 3u);
+    CheckParameterGradients(some, [&] { return model.Forward(2, batch, RunContext{}).loss; }, 1e-3, 3e-2);
+  }
+  // Several nats per utterance at initialization: neither would count with a label per position (no alignment).
+  EXPECT_GT(loss[1] - loss[0], 0.3f);
+  EXPECT_NEAR(loss[2] - loss[0], 2 * (loss[1] - loss[0]), 1e-4);
+}
+
 // model.matmul_precision: BF16 rounds every product's operands (the routers' excepted): a loss within bf16's
 // precision of the f32 one, and not the same.
 TEST(MultiModelTest, Bf16MatmulPrecisionIsCloseToF32) {

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -60,7 +61,8 @@ constexpr char kUsage[] =
     "  prepare-data translation [--out DIR] [--source FILE] [--vocab N]\n"
     "                                          build the EN<->DE cache (Debian trans-de-en + FreeDict example\n"
     "                                          sentences; --source: only this trans-de-en file) with its subwords\n"
-    "  prepare-data speech [--out DIR] [--train N] [--dev N] [--seed S] [--real-dir DIR] [--strict]\n"
+    "  prepare-data speech [--out DIR] [--train N] [--dev N] [--seed S] [--real-dir DIR] [--transcripts FILE]\n"
+    "                      [--threads N] [--phonemes] [--strict]\n"
     "                                          build the speech cache: espeak-ng utterances (train; dev in held-out\n"
     "                                          voices) and the asterisk-core-sounds-en recordings (real), as log-mel\n"
     "                                          features; bad recordings are reported and skipped (--strict: stop)\n"
@@ -260,21 +262,29 @@ int PrepareTranslation(const std::vector<std::string>& args) {
 
 int PrepareSpeech(const std::vector<std::string>& args) {
   Flags flags;
-  if (!ParseFlags(args, {"out", "train", "dev", "seed", "real-dir"}, &flags, kUsage, {"strict"})) return 2;
+  if (!ParseFlags(args, {"out", "train", "dev", "seed", "real-dir", "transcripts", "threads"}, &flags, kUsage,
+                  {"strict", "phonemes"})) {
+    return 2;
+  }
   data::SpeechBuildOptions o;
   o.out_dir = Flag(flags, "out", o.out_dir);
   o.real_dir = Flag(flags, "real-dir", o.real_dir);
+  o.transcripts = Flag(flags, "transcripts", o.transcripts);
   o.strict = Flag(flags, "strict") == "true";
+  o.phonemes = Flag(flags, "phonemes") == "true";
+  o.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   if (!absl::SimpleAtoi(Flag(flags, "train", absl::StrCat(o.train)), &o.train) || o.train < 1 ||
       !absl::SimpleAtoi(Flag(flags, "dev", absl::StrCat(o.dev)), &o.dev) || o.dev < 1 ||
-      !absl::SimpleAtoi(Flag(flags, "seed", absl::StrCat(o.seed)), &o.seed)) {
-    std::fprintf(stderr, "onemodel prepare-data speech: --train, --dev and --seed want positive numbers\n");
+      !absl::SimpleAtoi(Flag(flags, "seed", absl::StrCat(o.seed)), &o.seed) ||
+      !absl::SimpleAtoi(Flag(flags, "threads", absl::StrCat(o.threads)), &o.threads) || o.threads < 1) {
+    std::fprintf(stderr, "onemodel prepare-data speech: --train, --dev, --seed and --threads want positive numbers\n");
     return 2;
   }
-  for (const auto& [path, package] : {std::make_pair(std::string("/usr/bin/espeak-ng"), "espeak-ng"),
-                                      std::make_pair(o.transcripts, "asterisk-core-sounds-en-wav")}) {
-    if (absl::Status st = EnsurePackage(path, package); !st.ok()) return Fail(st);
+  // espeak-ng anywhere on PATH will do (e.g. one carried to a machine without Debian's packages).
+  if (std::system("command -v espeak-ng >/dev/null 2>&1") != 0) {
+    if (absl::Status st = EnsurePackage("/usr/bin/espeak-ng", "espeak-ng"); !st.ok()) return Fail(st);
   }
+  if (absl::Status st = EnsurePackage(o.transcripts, "asterisk-core-sounds-en-wav"); !st.ok()) return Fail(st);
   absl::StatusOr<std::string> dir = data::BuildSpeechCache(o);
   if (!dir.ok()) return Fail(dir.status());
   std::printf("wrote %s (train, dev, real: .safetensors log-mel features + .tsv transcripts; manifest.json)\n",

@@ -59,11 +59,13 @@ open(f"{d}/4.wav", "wb").close()  # empty
 open(f"{d}/5.wav", "wb").write(open(f"{d}/1.wav", "rb").read()[:30])  # truncated header
 PY
 expect "prepare-data speech skips bad audio" 0 "skipped .*digits/2.wav: 8-bit samples" -- \
-  "$bin" prepare-data speech --out "$tmp/cache" --train 48 --dev 8 --real-dir "$real"
+  "$bin" prepare-data speech --out "$tmp/cache" --train 48 --dev 8 --real-dir "$real" --phonemes --threads 2
 for bad in "3.wav: 2 channels" "4.wav: empty file" "5.wav: truncated"; do
   check "reported: $bad" grep -q "digits/$bad" "$tmp/last_output"
 done
 check "the good recordings are kept" test "$(cut -f3 "$tmp/cache/speech/real.tsv" | tr '\n' ' ')" = "one seven "
+check "training utterances carry their phonemes (--phonemes)" \
+  bash -c "cut -f4 '$tmp/cache/speech/train.tsv' | grep -c . | grep -qx 48"
 check "the manifest lists the skipped files" test "$(grep -c 'digits/[2-5].wav' "$tmp/cache/speech/manifest.json")" -eq 4
 expect "prepare-data speech --strict stops at bad audio" 1 "digits/2.wav: 8-bit samples; expected 16-bit" -- \
   "$bin" prepare-data speech --out "$tmp/cache_strict" --train 8 --dev 8 --real-dir "$real" --strict
@@ -84,7 +86,7 @@ tasks { name: "fashion_mnist" batch_size: 8 eval_examples: 50 }
 tasks { name: "translate_de_en" data_dir: "$tmp/cache/translation" batch_size: 8 eval_examples: 8 max_length: 12 }
 tasks { name: "translate_en_de" data_dir: "$tmp/cache/translation" batch_size: 8 eval_examples: 8 beam_size: 2 max_length: 12 }
 tasks { name: "caption_fashion" batch_size: 8 eval_examples: 8 max_length: 96 options { key: "vocab_dir" value: "$tmp/cache/translation" } }
-tasks { name: "speech_recognition" data_dir: "$tmp/cache/speech" batch_size: 8 eval_examples: 4 max_length: 12 beam_size: 2 options { key: "vocab_dir" value: "$tmp/cache/translation" } options { key: "ctc_weight" value: "0.3" } options { key: "decode_ctc_weight" value: "0.4" } }
+tasks { name: "speech_recognition" data_dir: "$tmp/cache/speech" batch_size: 8 eval_examples: 4 max_length: 12 beam_size: 2 options { key: "vocab_dir" value: "$tmp/cache/translation" } options { key: "ctc_weight" value: "0.3" } options { key: "decode_ctc_weight" value: "0.4" } options { key: "phoneme_ctc_weight" value: "0.2" } }
 PB
 }
 tiny 32 > "$tmp/tiny.pbtxt"
@@ -126,6 +128,14 @@ bad_config "bad ctc_weight" 's|value: "0.3"|value: "lots"|' \
   'tasks\[4\].options\[ctc_weight\]: "lots" is not a number >= 0'
 bad_config "decode_ctc_weight over 1" 's|value: "0.4"|value: "1.5"|' \
   'tasks\[4\].options\[decode_ctc_weight\]: "1.5" is not a number >= 0 and <= 1'
+bad_config "bad phoneme_ctc_weight" 's|value: "0.2"|value: "-1"|' \
+  'tasks\[4\].options\[phoneme_ctc_weight\]: "-1" is not a number >= 0'
+# A speech cache without phonemes (built without --phonemes, or before the column existed) cannot train the
+# phoneme CTC loss.
+cp -r "$tmp/cache/speech" "$tmp/cache/speech_v1"
+cut -f1-3 "$tmp/cache/speech/train.tsv" > "$tmp/cache/speech_v1/train.tsv"
+bad_config "phoneme CTC without phonemes" 's|speech"|speech_v1"|' \
+  "speech_v1/train.tsv: an utterance without phonemes .*needs a cache built by .onemodel prepare-data speech --phonemes."
 bad_config "joint decoding without a CTC loss" 's|key: "ctc_weight" value: "0.3"|key: "ctc_weight" value: "0"|' \
   'tasks\[4\].options\[decode_ctc_weight\]: decoding with the CTC output needs options\[ctc_weight\] > 0'
 bad_config "negative length_penalty" 's|beam_size: 2 max_length: 12|beam_size: 2 length_penalty: -1 max_length: 12|' \

@@ -7,7 +7,9 @@
 // (wer_digits, wer_numbers, wer_letters, wer_words). Option `spec_augment` ("F=8,mF=2,p=0.05,mT=4"; default none)
 // masks training features (data/spec_augment.h). Option `ctc_weight` (default 0) adds a CTC loss on the encoder
 // states (model::TaskHead::ctc_weight); option `decode_ctc_weight` (0..1, default 0; needs ctc_weight) decodes
-// jointly with that CTC output (model::DecodeOptions::ctc_weight).
+// jointly with that CTC output (model::DecodeOptions::ctc_weight). Option `phoneme_ctc_weight` (default 0) adds a
+// CTC loss over each training transcript's dictionary phonemes (the fourth column of a cache built with
+// `prepare-data speech --phonemes`; model::TaskHead::aux_ctc_weight), numbered by the training split's symbols.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -42,7 +44,9 @@ struct Utterance {
   std::vector<float> frames;  // [T, mels], normalized
   std::vector<float> floor;   // [mels]: each band's minimum, the padding after the utterance
   std::string group, transcript;
+  std::vector<std::string> phonemes;  // training utterances of a --phonemes cache: data::PhonemeSymbols
   std::vector<int> target_ids;  // subwords + end of sentence
+  std::vector<int> phoneme_ids;  // ids of `phonemes` in the training split's inventory (1..), when trained on
   int64_t length() const { return static_cast<int64_t>(frames.size()) / data::kSpeechMels; }
 };
 
@@ -68,13 +72,15 @@ absl::StatusOr<std::vector<Utterance>> ReadSplit(const std::string& dir, const s
   int64_t at = 0;
   for (size_t i = 0; std::getline(in, line); ++i) {
     const std::vector<std::string> fields = absl::StrSplit(line, '\t');
-    if (fields.size() != 3 || i >= counts.size() || at + counts[i] > features->dim(0)) {
-      return absl::DataLossError(absl::StrCat(tsv_path, ":", i + 1, ": expected 'source<TAB>group<TAB>transcript' "
-                                              "matching ", st_path));
+    // Caches built before phonemes were recorded have three columns.
+    if (fields.size() < 3 || fields.size() > 4 || i >= counts.size() || at + counts[i] > features->dim(0)) {
+      return absl::DataLossError(absl::StrCat(tsv_path, ":", i + 1, ": expected 'source<TAB>group<TAB>transcript"
+                                              "[<TAB>phonemes]' matching ", st_path));
     }
     Utterance u;
     u.group = fields[1];
     u.transcript = fields[2];
+    if (fields.size() == 4) u.phonemes = absl::StrSplit(fields[3], ' ', absl::SkipEmpty());
     const int64_t t = counts[i];
     u.frames.assign(f + at * mels, f + (at + t) * mels);
     at += t;
@@ -102,13 +108,18 @@ absl::StatusOr<std::vector<Utterance>> ReadSplit(const std::string& dir, const s
   return out;
 }
 
+// The losses besides the decoder's cross-entropy, and the decoding's use of the CTC output (options of the same names).
+struct CtcWeights {
+  float ctc = 0, decode_ctc = 0, phoneme_ctc = 0;
+  int64_t phonemes = 0;  // the training split's phoneme symbols (phoneme_ctc > 0)
+};
+
 class SpeechTask : public Task {
  public:
   SpeechTask(const TaskContext& context, std::shared_ptr<const data::SubwordVocab> vocab, std::vector<Utterance> train,
-             std::vector<Utterance> dev, std::vector<Utterance> real, data::SpecAugmentPolicy augment, float ctc_weight,
-             float decode_ctc_weight)
+             std::vector<Utterance> dev, std::vector<Utterance> real, data::SpecAugmentPolicy augment, CtcWeights weights)
       : name_(context.config.name()), config_(context.config), seed_(context.seed), stream_(context.stream),
-        augment_(augment), ctc_weight_(ctc_weight), decode_ctc_weight_(decode_ctc_weight), vocab_(std::move(vocab)),
+        augment_(augment), weights_(weights), vocab_(std::move(vocab)),
         train_(std::move(train)), dev_(std::move(dev)), real_(std::move(real)),
         batches_([this](uint32_t epoch) {
           return data::LengthBucketedBatches(lengths_, config_.batch_size(), seed_, stream_, epoch);
@@ -119,7 +130,11 @@ class SpeechTask : public Task {
   model::TaskHead Head() const override {
     model::TaskHead head{name_, model::InputModality::kAudio, model::OutputModality::kSymbols, 0, kSharedVocabulary,
                          vocab_->size(), data::kSpeechMels};
-    head.ctc_weight = ctc_weight_;
+    head.ctc_weight = weights_.ctc;
+    if (weights_.phoneme_ctc > 0) {
+      head.aux_ctc_weight = weights_.phoneme_ctc;
+      head.aux_ctc_classes = weights_.phonemes + 1;
+    }
     return head;
   }
 
@@ -183,7 +198,7 @@ class SpeechTask : public Task {
     std::iota(order.begin(), order.end(), 0);
     std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return split[a].length() < split[b].length(); });
     model::DecodeOptions options = DecodeOptionsOf(config_);
-    options.ctc_weight = decode_ctc_weight_;
+    options.ctc_weight = weights_.decode_ctc;
     std::vector<std::string> out(n);
     for (int64_t begin = 0; begin < n; begin += kEvalBatch) {
       const std::vector<int64_t> rows(order.begin() + begin, order.begin() + std::min(n, begin + kEvalBatch));
@@ -196,11 +211,12 @@ class SpeechTask : public Task {
   static model::Batch Gather(const std::vector<Utterance>& split, const std::vector<int64_t>& rows) {
     const int mels = data::kSpeechMels;
     int64_t longest = 0;
-    std::vector<const std::vector<int>*> targets;
+    std::vector<const std::vector<int>*> targets, phonemes;
     std::vector<int64_t> frames;
     for (int64_t i : rows) {
       longest = std::max(longest, split[i].length());
       targets.push_back(&split[i].target_ids);
+      if (!split[i].phoneme_ids.empty()) phonemes.push_back(&split[i].phoneme_ids);
       frames.push_back(split[i].length());
     }
     const int64_t b = static_cast<int64_t>(rows.size());
@@ -215,6 +231,8 @@ class SpeechTask : public Task {
     batch.audio = Tensor::FromVector(audio, {b, longest, mels});
     batch.audio_frames = Tensor::FromIndices(frames, {b});
     batch.targets = PaddedIds(targets);
+    // Training utterances carry their phoneme ids when the phoneme CTC loss is on (every one of them, then).
+    if (!phonemes.empty()) batch.ctc_labels = PaddedIds(phonemes);
     return batch;
   }
 
@@ -223,7 +241,7 @@ class SpeechTask : public Task {
   uint64_t seed_;
   uint16_t stream_;
   data::SpecAugmentPolicy augment_;
-  float ctc_weight_, decode_ctc_weight_;
+  CtcWeights weights_;
   std::shared_ptr<const data::SubwordVocab> vocab_;
   std::vector<Utterance> train_, dev_, real_;
   std::vector<int64_t> lengths_;
@@ -248,6 +266,26 @@ void ReportCtcMisfits(const std::string& task, const std::vector<Utterance>& tra
   }
 }
 
+// Numbers every training utterance's phonemes by the sorted inventory of the split's symbols (1.., 0 is CTC's
+// blank); returns the inventory's size. A cache without phonemes (built before they were recorded) is an error.
+absl::StatusOr<int64_t> NumberPhonemes(const std::string& tsv_path, std::vector<Utterance>& train) {
+  std::map<std::string, int> ids;
+  for (const Utterance& u : train) {
+    if (u.phonemes.empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(tsv_path, ": an utterance without phonemes (\"", u.transcript,
+                                                        "\"); option phoneme_ctc_weight needs a cache built by "
+                                                        "`onemodel prepare-data speech --phonemes`"));
+    }
+    for (const std::string& p : u.phonemes) ids.emplace(p, 0);
+  }
+  int next = 0;
+  for (auto& [symbol, id] : ids) id = ++next;
+  for (Utterance& u : train) {
+    for (const std::string& p : u.phonemes) u.phoneme_ids.push_back(ids.at(p));
+  }
+  return static_cast<int64_t>(ids.size());
+}
+
 // Option `key` as a number in [0, most] (absent: 0).
 absl::StatusOr<float> WeightOption(const TaskContext& context, const std::string& key, float most) {
   float weight = 0;
@@ -260,7 +298,8 @@ absl::StatusOr<float> WeightOption(const TaskContext& context, const std::string
 }
 
 absl::StatusOr<std::unique_ptr<Task>> Create(const TaskContext& context) {
-  absl::Status s = CheckOptions(context, {"vocab_dir", "spec_augment", "ctc_weight", "decode_ctc_weight"});
+  absl::Status s =
+      CheckOptions(context, {"vocab_dir", "spec_augment", "ctc_weight", "decode_ctc_weight", "phoneme_ctc_weight"});
   if (!s.ok()) return s;
   if (s = CheckDecodingFields(context); !s.ok()) return s;
   const config::TaskConfig& c = context.config;
@@ -276,6 +315,9 @@ absl::StatusOr<std::unique_ptr<Task>> Create(const TaskContext& context) {
   if (!ctc_weight.ok()) return ctc_weight.status();
   absl::StatusOr<float> decode_ctc_weight = WeightOption(context, "decode_ctc_weight", 1);
   if (!decode_ctc_weight.ok()) return decode_ctc_weight.status();
+  absl::StatusOr<float> phoneme_ctc_weight =
+      WeightOption(context, "phoneme_ctc_weight", std::numeric_limits<float>::infinity());
+  if (!phoneme_ctc_weight.ok()) return phoneme_ctc_weight.status();
   if (*decode_ctc_weight > 0 && *ctc_weight == 0) {
     return absl::InvalidArgumentError(absl::StrCat(OptionField(context, "decode_ctc_weight"),
                                                    ": decoding with the CTC output needs options[ctc_weight] > 0"));
@@ -290,8 +332,14 @@ absl::StatusOr<std::unique_ptr<Task>> Create(const TaskContext& context) {
     splits[i] = *std::move(split);
   }
   if (*ctc_weight > 0) ReportCtcMisfits(c.name(), splits[0]);
+  CtcWeights weights{*ctc_weight, *decode_ctc_weight, *phoneme_ctc_weight};
+  if (weights.phoneme_ctc > 0) {
+    absl::StatusOr<int64_t> phonemes = NumberPhonemes(absl::StrCat(dir, "/train.tsv"), splits[0]);
+    if (!phonemes.ok()) return phonemes.status();
+    weights.phonemes = *phonemes;
+  }
   return std::unique_ptr<Task>(new SpeechTask(context, *std::move(vocab), std::move(splits[0]), std::move(splits[1]),
-                                              std::move(splits[2]), *augment, *ctc_weight, *decode_ctc_weight));
+                                              std::move(splits[2]), *augment, weights));
 }
 
 ONEMODEL_REGISTER_TASK("speech_recognition",
