@@ -5,6 +5,8 @@
 #   tools/gpu_check.sh bundle DIR      build here and collect the binaries and their shared libraries in DIR
 #                                      (onemodel too, for training runs there: DIR/bin/onemodel with DIR/lib)
 #   tools/gpu_check.sh run DIR         run a bundle (the lent GPU machines have CUDA but no Bazel or Debian libs)
+#   tools/gpu_check.sh tools DIR       a bundle of onemodel alone (training runs: tools/gpu_default.sh)
+#   tools/gpu_check.sh copy-libs BIN DIR   BIN's shared libraries into DIR, as a bundle holds them
 #
 # Without a GPU it prints "SKIPPED: no CUDA device" and exits 0. Save a real run's log under docs/gpu/.
 set -uo pipefail
@@ -23,15 +25,17 @@ copy_libs() {
     grep -v -E '/usr/local/cuda' | xargs -r -I{} cp -L {} "$2/"
 }
 
+# bundle DIR BINARY...: the binaries (bazel-bin paths) built with --config=cuda, with their libraries, into DIR.
 bundle() {
   local dir=$1
-  local targets=()
-  for t in "${GPU_TESTS[@]}" "${GPU_BENCHES[@]}" "${TOOLS[@]}"; do targets+=("//${t%/*}:${t##*/}"); done
+  shift
+  local binaries=("$@") targets=()
+  for t in "${binaries[@]}"; do targets+=("//${t%/*}:${t##*/}"); done
   # Portable code (AVX2) since the GPU machine's CPU may differ from this one.
   bazel build --config=cuda --config=portable "${targets[@]}" 2>&1 | grep -v -E '^[0-9.]+: src/main/tools/' | tail -3
   [[ ${PIPESTATUS[0]} -eq 0 ]] || { echo "gpu_check: CUDA build failed"; exit 1; }
   rm -rf "$dir" && mkdir -p "$dir/bin" "$dir/lib" "$dir/data"
-  for t in "${GPU_TESTS[@]}" "${GPU_BENCHES[@]}" "${TOOLS[@]}"; do
+  for t in "${binaries[@]}"; do
     cp "bazel-bin/$t" "$dir/bin/"
     copy_libs "bazel-bin/$t" "$dir/lib"
   done
@@ -75,13 +79,15 @@ run() {
 }
 
 case "${1:-all}" in
-  bundle) bundle "${2:?bundle DIR}" ;;
+  bundle) bundle "${2:?bundle DIR}" "${GPU_TESTS[@]}" "${GPU_BENCHES[@]}" "${TOOLS[@]}" ;;
+  tools) bundle "${2:?tools DIR}" "${TOOLS[@]}" ;;
+  copy-libs) copy_libs "${2:?copy-libs BINARY DIR}" "${3:?copy-libs BINARY DIR}" ;;
   run) run "${2:?run DIR}" ;;
   all)
     if ! command -v nvidia-smi >/dev/null || ! nvidia-smi -L >/dev/null 2>&1; then
       echo "SKIPPED: no CUDA device"
       exit 0
     fi
-    bundle .gpu_bundle && run .gpu_bundle ;;
-  *) echo "usage: tools/gpu_check.sh [bundle DIR | run DIR]"; exit 2 ;;
+    bundle .gpu_bundle "${GPU_TESTS[@]}" "${GPU_BENCHES[@]}" "${TOOLS[@]}" && run .gpu_bundle ;;
+  *) echo "usage: tools/gpu_check.sh [bundle DIR | run DIR | tools DIR | copy-libs BINARY DIR]"; exit 2 ;;
 esac
