@@ -16,6 +16,7 @@ GPU_TESTS=(core/cuda_ops_test moe/moe_cuda_test model/multimodel_cuda_test train
            distributed/nccl_communicator_test)
 GPU_BENCHES=(core/cuda_ops_bench moe/moe_cuda_bench)
 TOOLS=(tools/onemodel)
+EVERYTHING=("${GPU_TESTS[@]}" "${GPU_BENCHES[@]}" "${TOOLS[@]}")
 
 # Every shared library of $1 into $2 except glibc's own (the target's must match its loader) and the CUDA toolkit's
 # (too large to carry, libnccl's 218 MB included; the GPU machine has its own in /usr/local/cuda, on the binaries'
@@ -79,7 +80,7 @@ run() {
 }
 
 case "${1:-all}" in
-  bundle) bundle "${2:?bundle DIR}" "${GPU_TESTS[@]}" "${GPU_BENCHES[@]}" "${TOOLS[@]}" ;;
+  bundle) bundle "${2:?bundle DIR}" "${EVERYTHING[@]}" ;;
   tools) bundle "${2:?tools DIR}" "${TOOLS[@]}" ;;
   copy-libs) copy_libs "${2:?copy-libs BINARY DIR}" "${3:?copy-libs BINARY DIR}" ;;
   run) run "${2:?run DIR}" ;;
@@ -88,6 +89,6 @@ case "${1:-all}" in
       echo "SKIPPED: no CUDA device"
       exit 0
     fi
-    bundle .gpu_bundle "${GPU_TESTS[@]}" "${GPU_BENCHES[@]}" "${TOOLS[@]}" && run .gpu_bundle ;;
+    bundle .gpu_bundle "${EVERYTHING[@]}" && run .gpu_bundle ;;
   *) echo "usage: tools/gpu_check.sh [bundle DIR | run DIR | tools DIR | copy-libs BINARY DIR]"; exit 2 ;;
 esac

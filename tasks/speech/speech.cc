@@ -267,7 +267,7 @@ void ReportCtcMisfits(const std::string& task, const std::vector<Utterance>& tra
 }
 
 // Numbers every training utterance's phonemes by the sorted inventory of the split's symbols (1.., 0 is CTC's
-// blank); returns the inventory's size. A cache without phonemes (built before they were recorded) is an error.
+// blank); returns the inventory's size. A cache without phonemes (built without --phonemes) is an error.
 absl::StatusOr<int64_t> NumberPhonemes(const std::string& tsv_path, std::vector<Utterance>& train) {
   std::map<std::string, int> ids;
   for (const Utterance& u : train) {
