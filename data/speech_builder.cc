@@ -234,8 +234,9 @@ absl::StatusOr<std::string> BuildSpeechCache(const SpeechBuildOptions& options) 
       SyntheticSplit("train", options.train, options.seed, kTrainAccents, kTrainVariants, vocabulary,
                      options.phonemes, options.threads, tmp_dir);
   if (!train.ok()) return train.status();
-  absl::StatusOr<std::vector<Utterance>> dev = SyntheticSplit("dev", options.dev, options.seed + 1000, kDevAccents,
-                                                              kDevVariants, vocabulary, false, options.threads, tmp_dir);
+  absl::StatusOr<std::vector<Utterance>> dev =
+      SyntheticSplit("dev", options.dev, options.seed + 1000, kDevAccents, kDevVariants, vocabulary,
+                     /*phonemes=*/false, options.threads, tmp_dir);
   if (!dev.ok()) return dev.status();
   for (const auto& [name, split] : {std::make_pair("train", &*train), std::make_pair("dev", &*dev), std::make_pair("real", &real)}) {
     absl::Status s = WriteSplit(tmp_dir, name, *split);

@@ -11,8 +11,10 @@
 #ifndef ONEMODEL_DATA_SPEECH_BUILDER_H_
 #define ONEMODEL_DATA_SPEECH_BUILDER_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
+#include <thread>
 
 #include "absl/status/statusor.h"
 
@@ -24,7 +26,7 @@ struct SpeechBuildOptions {
   std::string out_dir = "data_cache";
   int64_t train = 12000, dev = 400;  // synthetic utterances
   uint64_t seed = 1;
-  int threads = 2;
+  int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));  // espeak-ng processes
   bool strict = false;  // stop at the first bad recording instead of reporting and skipping it
   // Record each training utterance's phonemes (a second espeak-ng run per utterance: ≈ 1.6x the build time) for
   // the speech task's option phoneme_ctc_weight.

@@ -3,7 +3,7 @@
 # CUDA but neither Bazel, nor Debian's packages, nor this machine's data, and takes at most 64 MiB of carried files
 # (speech's 329 MB feature cache is built there instead):
 #
-#   tools/gpu_default.sh pack DIR   here: DIR/default_gpu.tar.xz (≈ 50 MB) holding onemodel with its libraries
+#   tools/gpu_default.sh pack DIR   here: DIR/default_gpu.tar.xz (≈ 61 MiB) holding onemodel with its libraries
 #                                   (portable build), espeak-ng with its libraries and voices, the asterisk
 #                                   recordings and their transcripts, the Fashion-MNIST files and the translation
 #                                   cache (data_cache/translation; `onemodel prepare-data translation` builds it)

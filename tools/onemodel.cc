@@ -12,7 +12,6 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -272,7 +271,6 @@ int PrepareSpeech(const std::vector<std::string>& args) {
   o.transcripts = Flag(flags, "transcripts", o.transcripts);
   o.strict = Flag(flags, "strict") == "true";
   o.phonemes = Flag(flags, "phonemes") == "true";
-  o.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   if (!absl::SimpleAtoi(Flag(flags, "train", absl::StrCat(o.train)), &o.train) || o.train < 1 ||
       !absl::SimpleAtoi(Flag(flags, "dev", absl::StrCat(o.dev)), &o.dev) || o.dev < 1 ||
       !absl::SimpleAtoi(Flag(flags, "seed", absl::StrCat(o.seed)), &o.seed) ||
