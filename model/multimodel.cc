@@ -203,18 +203,39 @@ Tensor MultiModel::EncoderCtc(int task, const Encoded& encoded, const Batch& bat
 }
 
 Tensor MultiModel::AuxiliaryCtc(int task, const Encoded& encoded, const Batch& batch) const {
-  const int64_t b = encoded.states.dim(0), s = encoded.states.dim(1), l = batch.ctc_labels.dim(1);
+  const int64_t b = encoded.states.dim(0), l = batch.ctc_labels.dim(1);
   const std::vector<int64_t> ids = batch.ctc_labels.ToIndices();
   std::vector<std::vector<int>> labels(b);
   for (int64_t i = 0; i < b; ++i) {
     for (int64_t j = 0; j < l && ids[i * l + j] != 0; ++j) labels[i].push_back(static_cast<int>(ids[i * l + j]));
   }
-  // Position p's kAuxCtcSlots emissions become consecutive frames p * slots, ...: the reshape keeps time order.
   std::vector<int64_t> frames;
   for (int64_t n : encoded.lengths) frames.push_back(n * kAuxCtcSlots);
-  const Tensor logits = ops::Reshape(ops::MatMul(encoded.states, aux_ctc_heads_.at(task)),
-                                     {b, s * kAuxCtcSlots, heads_[task].aux_ctc_classes});
-  return ops::CtcLoss(logits, labels, frames, 0);
+  return ops::CtcLoss(AuxiliaryCtcLogits(task, encoded.states), labels, frames, 0);
+}
+
+Tensor MultiModel::AuxiliaryCtcLogits(int task, const Tensor& states) const {
+  // Position p's kAuxCtcSlots emissions become consecutive frames p * slots, ...: the reshape keeps time order.
+  return ops::Reshape(ops::MatMul(states, aux_ctc_heads_.at(task)),
+                      {states.dim(0), states.dim(1) * kAuxCtcSlots, heads_[task].aux_ctc_classes});
+}
+
+std::vector<std::vector<float>> MultiModel::AuxiliaryCtcLogProbs(int task, const Batch& batch) const {
+  CHECK(heads_[task].aux_ctc_weight > 0) << heads_[task].task << " has no auxiliary CTC output";
+  NoGradScope no_grad;
+  const ops::MatmulPrecisionScope precision(precision_);
+  const RunContext run;
+  TrunkAux aux;
+  const Encoded encoded = Encode(task, batch, run, &aux);
+  const Tensor log_probs = ops::LogSoftmax(AuxiliaryCtcLogits(task, encoded.states));
+  const int64_t frames = log_probs.dim(1), classes = log_probs.dim(2);
+  const std::vector<float> lp = log_probs.ToVector();
+  std::vector<std::vector<float>> out;
+  for (size_t i = 0; i < encoded.lengths.size(); ++i) {
+    const auto begin = lp.begin() + i * frames * classes;
+    out.emplace_back(begin, begin + encoded.lengths[i] * kAuxCtcSlots * classes);
+  }
+  return out;
 }
 
 Tensor MultiModel::CtcLogits(int task, const Tensor& states) const {

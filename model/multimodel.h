@@ -74,6 +74,9 @@ class MultiModel : public Module {
   // Symbol-output tasks: decoded ids per example (end-of-sentence id 2 not included). options.ctc_weight > 0
   // decodes jointly with the task's CTC output (TaskHead::ctc_weight > 0).
   std::vector<std::vector<int>> Generate(int task, const Batch& batch, const DecodeOptions& options) const;
+  // Audio tasks with an auxiliary CTC loss: each example's log-softmax over that head's labels (blank 0), row-major
+  // [its real positions x kAuxCtcSlots][aux_ctc_classes], for decoding without the attention decoder.
+  std::vector<std::vector<float>> AuxiliaryCtcLogProbs(int task, const Batch& batch) const;
 
   const std::vector<TaskHead>& heads() const { return heads_; }
 
@@ -95,6 +98,8 @@ class MultiModel : public Module {
   Tensor CtcLogits(int task, const Tensor& states) const;
   // Sum over the batch of the auxiliary CTC loss (TaskHead::aux_ctc_weight) on batch.ctc_labels.
   Tensor AuxiliaryCtc(int task, const Encoded& encoded, const Batch& batch) const;
+  // [B, S x kAuxCtcSlots, aux_ctc_classes]: the auxiliary head's logits, position p's slots at frames p x slots, ...
+  Tensor AuxiliaryCtcLogits(int task, const Tensor& states) const;
   // Joint CTC-attention decoding: each example's prefix scorer over its real positions.
   std::vector<CtcPrefixScorer> CtcScorers(int task, const Encoded& encoded) const;
 

@@ -1,7 +1,7 @@
 // The default model (configs/default.pbtxt's trunk, its four kinds of task) on the GPU against the CPU: losses,
 // auxiliary losses and every parameter's gradient of a training step, the loss after an update, and greedy
-// decoding and classification; then the same in bf16 mixed precision (model.matmul_precision: BF16) against
-// the CPU's emulation of it. Prints SKIPPED without a CUDA build or device.
+// decoding, classification and the phoneme CTC output speech decodes with; then the same in bf16 mixed precision
+// (model.matmul_precision: BF16) against the CPU's emulation of it. Prints SKIPPED without a CUDA build or device.
 #include <random>
 
 #include "configs/config.h"
@@ -16,11 +16,13 @@ namespace {
 
 using testing::ExpectCloseToCpu;
 
-constexpr int64_t kVocab = 300, kMels = 40, kBatch = 4;
+constexpr int64_t kVocab = 300, kMels = 40, kBatch = 4, kPhonemes = 12;
 
 std::vector<TaskHead> DefaultHeads() {
   TaskHead speech{"speech", InputModality::kAudio, OutputModality::kSymbols, 0, "text", kVocab, kMels};
   speech.ctc_weight = 0.3f;
+  speech.aux_ctc_weight = 1.f;  // the phoneme CTC the default decodes speech with
+  speech.aux_ctc_classes = kPhonemes + 1;
   return {{"vision", InputModality::kImage, OutputModality::kClassLabel, 10, "", 0},
           {"translate", InputModality::kSymbols, OutputModality::kSymbols, 0, "text", kVocab},
           {"caption", InputModality::kImage, OutputModality::kSymbols, 0, "text", kVocab},
@@ -45,6 +47,13 @@ Batch TaskBatch(const TaskHead& head, std::mt19937& rng) {
     case InputModality::kAudio:
       batch.audio = testing::RandomCpu({kBatch, 96, kMels}, -1, 1, rng());
       batch.audio_frames = Tensor::FromIndices({96, 80, 96, 72}, {kBatch});
+      if (head.aux_ctc_weight > 0) {
+        std::vector<int64_t> labels(kBatch * 10, 0);
+        for (int64_t i = 0; i < kBatch; ++i) {
+          for (int64_t j = 0; j < 10 - i; ++j) labels[i * 10 + j] = 1 + rng() % kPhonemes;
+        }
+        batch.ctc_labels = Tensor::FromIndices(labels, {kBatch, 10});
+      }
       break;
   }
   if (head.output == OutputModality::kClassLabel) {
@@ -117,6 +126,12 @@ void CompareDefaultModel(config::TrunkConfig::Precision precision, float toleran
       options.max_length = 8;
       const std::vector<std::vector<int>> ids = gpu.Generate(task, batch, options);
       if (exact) EXPECT_EQ(ids, cpu.Generate(task, batch, options));
+    }
+    if (heads[task].aux_ctc_weight > 0 && exact) {
+      const std::vector<std::vector<float>> a = cpu.AuxiliaryCtcLogProbs(task, batch),
+                                            b = gpu.AuxiliaryCtcLogProbs(task, batch);
+      ASSERT_EQ(a.size(), b.size());
+      for (size_t i = 0; i < a.size(); ++i) ExpectCloseToCpu(b[i], a[i], tolerance, "phoneme log-probabilities");
     }
   }
 }

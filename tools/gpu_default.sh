@@ -51,7 +51,7 @@ run() {
   echo "== prepare-data speech" | tee -a "$log"
   (cd "$work" && PATH="$work/speech/bin:$PATH" LD_LIBRARY_PATH="$work/speech/lib:$LD_LIBRARY_PATH" \
     ESPEAK_DATA_PATH="$work/speech" "$b/bin/onemodel" prepare-data speech --out data_cache \
-    --real-dir "$work/speech/recordings" --transcripts "$work/speech/core-sounds-en.txt.gz") 2>&1 | tee -a "$log"
+    --real-dir "$work/speech/recordings" --transcripts "$work/speech/core-sounds-en.txt.gz" --phonemes) 2>&1 | tee -a "$log"
   [[ ${PIPESTATUS[0]} -eq 0 ]] || exit 1
   echo "== prepare-data: $(( $(date +%s) - start )) s" | tee -a "$log"
   # The default config as it is, on the GPU, reading Fashion-MNIST from the unpacked files.

@@ -106,6 +106,14 @@ expect "eval two checkpoints" 0 "fashion_mnist accuracy +translate_de_en bleu +t
 expect "eval table rows" 0 "run/ckpt-12 +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+" -- cat "$tmp/last_output"
 check "eval json" grep -q '"headline": "bleu"' "$tmp/eval/eval.json"
 check "eval png" bash -c "head -c 8 '$tmp/eval/eval.png' | od -An -tx1 | grep -q '89 50 4e 47 0d 0a 1a 0a'"
+# The same checkpoint decoding speech through its phoneme head and the training transcripts' lexicon
+# (the decoding options live in the checkpoint's config).
+cp -r "$tmp/run/ckpt-12" "$tmp/ckpt-12-lexicon"
+sed -i '0,/key: "phoneme_ctc_weight"/s//key: "decode"\n      value: "lexicon"\n    }\n    options {\n      key: "phoneme_ctc_weight"/' \
+  "$tmp/ckpt-12-lexicon/manifest.pbtxt"
+check "the lexicon's decoding is configured" grep -q '"lexicon"' "$tmp/ckpt-12-lexicon/manifest.pbtxt"
+expect "eval decodes speech with the lexicon" 0 "ckpt-12-lexicon +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+" -- \
+  "$bin" eval --checkpoint "$tmp/ckpt-12-lexicon" --examples 8 --out "$tmp/eval_lexicon"
 expect "eval unknown task" 1 "--tasks: .* has no task 'parsing'" -- \
   "$bin" eval --checkpoint "$tmp/run" --tasks parsing --out "$tmp/eval"
 
@@ -136,6 +144,10 @@ cp -r "$tmp/cache/speech" "$tmp/cache/speech_v1"
 cut -f1-3 "$tmp/cache/speech/train.tsv" > "$tmp/cache/speech_v1/train.tsv"
 bad_config "phoneme CTC without phonemes" 's|speech"|speech_v1"|' \
   "speech_v1/train.tsv: an utterance without phonemes .*needs a cache built by .onemodel prepare-data speech --phonemes."
+bad_config "lexicon decoding without phonemes" 's|key: "phoneme_ctc_weight" value: "0.2"|key: "decode" value: "lexicon"|' \
+  'tasks\[4\].options\[decode\]: decoding with the lexicon needs options\[phoneme_ctc_weight\] > 0'
+bad_config "unknown speech decoding" 's|value: "0.2" }|value: "0.2" } options { key: "decode" value: "words" }|' \
+  'tasks\[4\].options\[decode\]: "words" is neither "subwords" nor "lexicon"'
 bad_config "joint decoding without a CTC loss" 's|key: "ctc_weight" value: "0.3"|key: "ctc_weight" value: "0"|' \
   'tasks\[4\].options\[decode_ctc_weight\]: decoding with the CTC output needs options\[ctc_weight\] > 0'
 bad_config "negative length_penalty" 's|beam_size: 2 max_length: 12|beam_size: 2 length_penalty: -1 max_length: 12|' \

@@ -11,7 +11,9 @@ quiet() { "$@" 2> >(grep -v -E '^[0-9.]+: src/main/tools/' >&2); }
 quiet bazel build //tools:onemodel
 onemodel=bazel-bin/tools/onemodel
 [[ -f data_cache/translation/subwords.model ]] || "$onemodel" prepare-data translation --out data_cache
-[[ -f data_cache/speech/manifest.json ]] || "$onemodel" prepare-data speech --out data_cache
+# The default decodes speech through its phoneme head: the cache must hold the training transcripts' phonemes.
+grep -q '"phonemes": "train' data_cache/speech/manifest.json 2> /dev/null ||
+  "$onemodel" prepare-data speech --out data_cache --phonemes
 start=$(date +%s)
 "$onemodel" train --config configs/default.pbtxt --run "$run_dir"
 "$onemodel" eval --checkpoint "$run_dir" --out "$run_dir/eval"

@@ -10,6 +10,11 @@
 // jointly with that CTC output (model::DecodeOptions::ctc_weight). Option `phoneme_ctc_weight` (default 0) adds a
 // CTC loss over each training transcript's dictionary phonemes (the fourth column of a cache built with
 // `prepare-data speech --phonemes`; model::TaskHead::aux_ctc_weight), numbered by the training split's symbols.
+// Option `decode` ("subwords", the default: the attention decoder; "lexicon": needs phoneme_ctc_weight) chooses
+// how transcripts are written: "lexicon" searches the phoneme CTC output for the likeliest sequence of the training
+// transcripts' words under their dictionary pronunciations and a word bigram model of the training transcripts,
+// weighted by option `lm_weight` (default 1), each word adding option `word_bonus` (default 0;
+// tasks/speech/word_lexicon.h). The task's beam_size and decode_ctc_weight apply to "subwords".
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -30,6 +35,7 @@
 #include "data/subwords.h"
 #include "model/modalities.h"
 #include "tasks/metrics/error_rate.h"
+#include "tasks/speech/word_lexicon.h"
 #include "tasks/task.h"
 #include "tasks/text_output.h"
 
@@ -116,10 +122,12 @@ struct CtcWeights {
 
 class SpeechTask : public Task {
  public:
+  // `lexicon`: decode into its words through the phoneme CTC output (null: with the attention decoder).
   SpeechTask(const TaskContext& context, std::shared_ptr<const data::SubwordVocab> vocab, std::vector<Utterance> train,
-             std::vector<Utterance> dev, std::vector<Utterance> real, data::SpecAugmentPolicy augment, CtcWeights weights)
+             std::vector<Utterance> dev, std::vector<Utterance> real, data::SpecAugmentPolicy augment, CtcWeights weights,
+             std::unique_ptr<WordLexicon> lexicon)
       : name_(context.config.name()), config_(context.config), seed_(context.seed), stream_(context.stream),
-        augment_(augment), weights_(weights), vocab_(std::move(vocab)),
+        augment_(augment), weights_(weights), lexicon_(std::move(lexicon)), vocab_(std::move(vocab)),
         train_(std::move(train)), dev_(std::move(dev)), real_(std::move(real)),
         batches_([this](uint32_t epoch) {
           return data::LengthBucketedBatches(lengths_, config_.batch_size(), seed_, stream_, epoch);
@@ -190,7 +198,8 @@ class SpeechTask : public Task {
   }
 
  private:
-  // Greedy (or beam) transcripts of the first `examples` (0: all) of `split`, decoded in batches of similar length.
+  // Greedy (or beam, or lexicon) transcripts of the first `examples` (0: all) of `split`, decoded in batches of
+  // similar length.
   std::vector<std::string> Transcribe(const model::MultiModel& model, int task, const std::vector<Utterance>& split,
                                       int64_t examples) const {
     const int64_t n = examples > 0 ? std::min<int64_t>(examples, split.size()) : split.size();
@@ -202,6 +211,11 @@ class SpeechTask : public Task {
     std::vector<std::string> out(n);
     for (int64_t begin = 0; begin < n; begin += kEvalBatch) {
       const std::vector<int64_t> rows(order.begin() + begin, order.begin() + std::min(n, begin + kEvalBatch));
+      if (lexicon_) {
+        const std::vector<std::vector<float>> log_probs = model.AuxiliaryCtcLogProbs(task, Gather(split, rows));
+        for (size_t i = 0; i < rows.size(); ++i) out[rows[i]] = lexicon_->Decode(log_probs[i], weights_.phonemes + 1);
+        continue;
+      }
       const std::vector<std::vector<int>> ids = model.Generate(task, Gather(split, rows), options);
       for (size_t i = 0; i < rows.size(); ++i) out[rows[i]] = vocab_->Decode(ids[i]);
     }
@@ -242,6 +256,7 @@ class SpeechTask : public Task {
   uint16_t stream_;
   data::SpecAugmentPolicy augment_;
   CtcWeights weights_;
+  std::unique_ptr<WordLexicon> lexicon_;
   std::shared_ptr<const data::SubwordVocab> vocab_;
   std::vector<Utterance> train_, dev_, real_;
   std::vector<int64_t> lengths_;
@@ -267,8 +282,8 @@ void ReportCtcMisfits(const std::string& task, const std::vector<Utterance>& tra
 }
 
 // Numbers every training utterance's phonemes by the sorted inventory of the split's symbols (1.., 0 is CTC's
-// blank); returns the inventory's size. A cache without phonemes (built without --phonemes) is an error.
-absl::StatusOr<int64_t> NumberPhonemes(const std::string& tsv_path, std::vector<Utterance>& train) {
+// blank); returns the inventory. A cache without phonemes (built without --phonemes) is an error.
+absl::StatusOr<std::map<std::string, int>> NumberPhonemes(const std::string& tsv_path, std::vector<Utterance>& train) {
   std::map<std::string, int> ids;
   for (const Utterance& u : train) {
     if (u.phonemes.empty()) {
@@ -283,13 +298,14 @@ absl::StatusOr<int64_t> NumberPhonemes(const std::string& tsv_path, std::vector<
   for (Utterance& u : train) {
     for (const std::string& p : u.phonemes) u.phoneme_ids.push_back(ids.at(p));
   }
-  return static_cast<int64_t>(ids.size());
+  return ids;
 }
 
-// Option `key` as a number in [0, most] (absent: 0).
-absl::StatusOr<float> WeightOption(const TaskContext& context, const std::string& key, float most) {
+// Option `key` as a number in [0, most] (absent: `absent`).
+absl::StatusOr<float> WeightOption(const TaskContext& context, const std::string& key, float most,
+                                   const char* absent = "0") {
   float weight = 0;
-  const std::string text = OptionOr(context, key, "0");
+  const std::string text = OptionOr(context, key, absent);
   if (!absl::SimpleAtof(text, &weight) || !std::isfinite(weight) || weight < 0 || weight > most) {
     return absl::InvalidArgumentError(absl::StrCat(OptionField(context, key), ": \"", text, "\" is not a number >= 0",
                                                    std::isinf(most) ? "" : absl::StrCat(" and <= ", most)));
@@ -299,7 +315,8 @@ absl::StatusOr<float> WeightOption(const TaskContext& context, const std::string
 
 absl::StatusOr<std::unique_ptr<Task>> Create(const TaskContext& context) {
   absl::Status s =
-      CheckOptions(context, {"vocab_dir", "spec_augment", "ctc_weight", "decode_ctc_weight", "phoneme_ctc_weight"});
+      CheckOptions(context, {"vocab_dir", "spec_augment", "ctc_weight", "decode_ctc_weight", "phoneme_ctc_weight",
+                             "decode", "lm_weight", "word_bonus"});
   if (!s.ok()) return s;
   if (s = CheckDecodingFields(context); !s.ok()) return s;
   const config::TaskConfig& c = context.config;
@@ -322,6 +339,19 @@ absl::StatusOr<std::unique_ptr<Task>> Create(const TaskContext& context) {
     return absl::InvalidArgumentError(absl::StrCat(OptionField(context, "decode_ctc_weight"),
                                                    ": decoding with the CTC output needs options[ctc_weight] > 0"));
   }
+  const std::string decode = OptionOr(context, "decode", "subwords");
+  if (decode != "subwords" && decode != "lexicon") {
+    return absl::InvalidArgumentError(
+        absl::StrCat(OptionField(context, "decode"), ": \"", decode, "\" is neither \"subwords\" nor \"lexicon\""));
+  }
+  if (decode == "lexicon" && *phoneme_ctc_weight == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(OptionField(context, "decode"),
+                                                   ": decoding with the lexicon needs options[phoneme_ctc_weight] > 0"));
+  }
+  absl::StatusOr<float> lm_weight = WeightOption(context, "lm_weight", std::numeric_limits<float>::infinity(), "1");
+  if (!lm_weight.ok()) return lm_weight.status();
+  absl::StatusOr<float> word_bonus = WeightOption(context, "word_bonus", std::numeric_limits<float>::infinity());
+  if (!word_bonus.ok()) return word_bonus.status();
   absl::StatusOr<std::shared_ptr<const data::SubwordVocab>> vocab = LoadVocabOption(context);
   if (!vocab.ok()) return vocab.status();
   std::vector<Utterance> splits[3];
@@ -333,13 +363,29 @@ absl::StatusOr<std::unique_ptr<Task>> Create(const TaskContext& context) {
   }
   if (*ctc_weight > 0) ReportCtcMisfits(c.name(), splits[0]);
   CtcWeights weights{*ctc_weight, *decode_ctc_weight, *phoneme_ctc_weight};
+  std::unique_ptr<WordLexicon> lexicon;
   if (weights.phoneme_ctc > 0) {
-    absl::StatusOr<int64_t> phonemes = NumberPhonemes(absl::StrCat(dir, "/train.tsv"), splits[0]);
+    const std::string train_tsv = absl::StrCat(dir, "/train.tsv");
+    absl::StatusOr<std::map<std::string, int>> phonemes = NumberPhonemes(train_tsv, splits[0]);
     if (!phonemes.ok()) return phonemes.status();
-    weights.phonemes = *phonemes;
+    weights.phonemes = static_cast<int64_t>(phonemes->size());
+    if (decode == "lexicon") {
+      std::vector<std::string> transcripts;
+      std::vector<std::vector<std::string>> symbols;
+      for (const Utterance& u : splits[0]) transcripts.push_back(u.transcript), symbols.push_back(u.phonemes);
+      model::LexiconDecodeOptions options;
+      options.lm_weight = *lm_weight;
+      options.word_bonus = *word_bonus;
+      absl::StatusOr<std::unique_ptr<WordLexicon>> built = WordLexicon::Build(transcripts, symbols, *phonemes, options);
+      if (!built.ok()) return absl::FailedPreconditionError(absl::StrCat(train_tsv, ": ", built.status().message()));
+      lexicon = *std::move(built);
+      std::printf("task %s: decodes into %lld training words (%lld pronunciations) through its phoneme output\n",
+                  c.name().c_str(), static_cast<long long>(lexicon->words()),
+                  static_cast<long long>(lexicon->pronunciations()));
+    }
   }
   return std::unique_ptr<Task>(new SpeechTask(context, *std::move(vocab), std::move(splits[0]), std::move(splits[1]),
-                                              std::move(splits[2]), *augment, weights));
+                                              std::move(splits[2]), *augment, weights, std::move(lexicon)));
 }
 
 ONEMODEL_REGISTER_TASK("speech_recognition",
