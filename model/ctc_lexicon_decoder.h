@@ -18,7 +18,7 @@ namespace onemodel::model {
 using WordLogProb = std::function<float(int previous, int word)>;
 
 struct LexiconDecodeOptions {
-  int beam = 32;            // hypotheses kept after each frame
+  int beam = 128;           // hypotheses kept after each frame
   float lm_weight = 1.f;
   float word_bonus = 0.f;
   float label_floor = -12;  // labels less likely than this at a frame are not tried there (log-probability)
