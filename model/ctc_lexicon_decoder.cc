@@ -28,7 +28,7 @@ struct Probs {
 // Word sequences, interned so that hypotheses reaching the same words by different pronunciations merge.
 class Histories {
  public:
-  explicit Histories(const WordLogProb& lm, const LexiconDecodeOptions& options) : lm_(lm), options_(options) {
+  Histories(const WordLogProb& lm, const LexiconDecodeOptions& options) : lm_(lm), options_(options) {
     entries_.push_back({-1, -1, 0.f});
   }
   int Extend(int history, int word) {
@@ -73,7 +73,8 @@ CtcLexiconDecoder::CtcLexiconDecoder(const std::vector<std::pair<int, std::vecto
     CHECK(!labels.empty()) << "word " << word << " has an empty pronunciation";
     int node = 0;
     for (int label : labels) {
-      CHECK(label != blank_ && label != boundary_) << "word " << word << "'s pronunciation holds the blank or the boundary";
+      CHECK(label != blank_ && label != boundary_)
+          << "word " << word << "'s pronunciation holds the blank or the boundary";
       auto it = nodes_[node].children.find(label);
       if (it == nodes_[node].children.end()) {
         it = nodes_[node].children.emplace(label, static_cast<int>(nodes_.size())).first;
@@ -92,7 +93,9 @@ std::vector<int> CtcLexiconDecoder::Decode(const std::vector<float>& log_probs, 
   Histories histories(lm_, options_);
   using Key = std::pair<int, int>;  // (history, trie node); node 0 between words
   std::map<Key, Probs> beam{{{0, 0}, Probs{0.f, kNegInf}}};
-  auto last_label = [&](const Key& key) { return key.second != 0 ? nodes_[key.second].label : histories.empty(key.first) ? -1 : boundary_; };
+  auto last_label = [&](const Key& key) {
+    return key.second != 0 ? nodes_[key.second].label : histories.empty(key.first) ? -1 : boundary_;
+  };
   for (int64_t t = 0; t < frames; ++t) {
     const float* lp = log_probs.data() + t * classes;
     std::map<Key, Probs> next;

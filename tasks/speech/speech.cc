@@ -124,8 +124,8 @@ class SpeechTask : public Task {
  public:
   // `lexicon`: decode into its words through the phoneme CTC output (null: with the attention decoder).
   SpeechTask(const TaskContext& context, std::shared_ptr<const data::SubwordVocab> vocab, std::vector<Utterance> train,
-             std::vector<Utterance> dev, std::vector<Utterance> real, data::SpecAugmentPolicy augment, CtcWeights weights,
-             std::unique_ptr<WordLexicon> lexicon)
+             std::vector<Utterance> dev, std::vector<Utterance> real, data::SpecAugmentPolicy augment,
+             CtcWeights weights, std::unique_ptr<WordLexicon> lexicon)
       : name_(context.config.name()), config_(context.config), seed_(context.seed), stream_(context.stream),
         augment_(augment), weights_(weights), lexicon_(std::move(lexicon)), vocab_(std::move(vocab)),
         train_(std::move(train)), dev_(std::move(dev)), real_(std::move(real)),
@@ -345,8 +345,8 @@ absl::StatusOr<std::unique_ptr<Task>> Create(const TaskContext& context) {
         absl::StrCat(OptionField(context, "decode"), ": \"", decode, "\" is neither \"subwords\" nor \"lexicon\""));
   }
   if (decode == "lexicon" && *phoneme_ctc_weight == 0) {
-    return absl::InvalidArgumentError(absl::StrCat(OptionField(context, "decode"),
-                                                   ": decoding with the lexicon needs options[phoneme_ctc_weight] > 0"));
+    return absl::InvalidArgumentError(absl::StrCat(OptionField(context, "decode"), ": decoding with the lexicon ",
+                                                   "needs options[phoneme_ctc_weight] > 0"));
   }
   absl::StatusOr<float> lm_weight = WeightOption(context, "lm_weight", std::numeric_limits<float>::infinity(), "1");
   if (!lm_weight.ok()) return lm_weight.status();

@@ -20,7 +20,8 @@ namespace onemodel::tasks {
 class WordLexicon {
  public:
   // `transcripts[i]` (words separated by spaces) and `phonemes[i]` (data::PhonemeSymbols, "|" between words) of
-  // the training utterances; `ids`: the phoneme CTC head's label of each symbol ("|" among them; 0 is the blank).
+  // the training utterances; `ids`: the phoneme CTC head's label of every symbol they hold ("|" among them; 0 is
+  // the blank).
   // Utterances whose phoneme words do not pair one to one with their words (espeak-ng joins a few) are left out.
   static absl::StatusOr<std::unique_ptr<WordLexicon>> Build(const std::vector<std::string>& transcripts,
                                                             const std::vector<std::vector<std::string>>& phonemes,
