@@ -66,6 +66,8 @@ MultiModel::MultiModel(const config::TrunkConfig& config, std::vector<TaskHead> 
     }
     CHECK(h.ctc_weight == 0 || (h.input == InputModality::kAudio && h.output == OutputModality::kSymbols))
         << "task " << h.task << ": a CTC loss needs audio input and symbol output";
+    CHECK(h.attention_decoder || h.ctc_weight > 0 || h.aux_ctc_weight > 0)
+        << "task " << h.task << ": without the attention decoder a task needs a CTC loss";
     if (h.aux_ctc_weight > 0) {
       CHECK(h.input == InputModality::kAudio) << "task " << h.task << ": an auxiliary CTC loss needs audio input";
       CHECK_GT(h.aux_ctc_classes, 1) << "task " << h.task << ": an auxiliary CTC loss needs labels besides the blank";
@@ -165,13 +167,17 @@ ForwardResult MultiModel::Forward(int task, const Batch& batch, const RunContext
       labels[i] = targets[i] == 0 ? -100 : targets[i];
       r.target_tokens += targets[i] != 0;
     }
-    // The decoder's MoE routes only positions with a real target (not the padding after end of sentence).
-    const Device device = encoded.states.device();
-    const Tensor states = DecodeStates(task, encoded, Tensor::FromIndices(prefix, {b, t - 1}).To(device), run, &r.aux,
-                                       MaskOf(batch.targets, device));
-    r.logits = Symbols(task).Logits(states);
-    r.loss = ops::CrossEntropy(ops::Reshape(r.logits, {b * t, -1}),
-                               Tensor::FromIndices(labels, {b * t}), config_.label_smoothing());
+    if (heads_[task].attention_decoder) {
+      // The decoder's MoE routes only positions with a real target (not the padding after end of sentence).
+      const Device device = encoded.states.device();
+      const Tensor states = DecodeStates(task, encoded, Tensor::FromIndices(prefix, {b, t - 1}).To(device), run,
+                                         &r.aux, MaskOf(batch.targets, device));
+      r.logits = Symbols(task).Logits(states);
+      r.loss = ops::CrossEntropy(ops::Reshape(r.logits, {b * t, -1}),
+                                 Tensor::FromIndices(labels, {b * t}), config_.label_smoothing());
+    } else {
+      r.loss = Tensor::Scalar(0.f).To(encoded.states.device());
+    }
     if (heads_[task].ctc_weight > 0 && r.target_tokens > 0) {
       // Per target token, as the cross-entropy: the loss stays a mean over the batch's tokens (ranks share it so).
       r.loss = ops::Add(r.loss, ops::Scale(EncoderCtc(task, encoded, batch, targets),
@@ -183,7 +189,8 @@ ForwardResult MultiModel::Forward(int task, const Batch& batch, const RunContext
                                            heads_[task].aux_ctc_weight / static_cast<float>(r.target_tokens)));
     }
   }
-  r.positions = encoded.states.dim(0) * encoded.states.dim(1) + (r.logits.ndim() == 3 ? b * r.logits.dim(1) : b);
+  r.positions = encoded.states.dim(0) * encoded.states.dim(1) +
+                (!r.logits.defined() ? 0 : r.logits.ndim() == 3 ? b * r.logits.dim(1) : b);
   for (const Tensor& a : r.aux.aux_losses) r.aux_loss = r.aux_loss.defined() ? ops::Add(r.aux_loss, a) : a;
   if (!r.aux_loss.defined()) r.aux_loss = Tensor::Scalar(0.f).To(r.loss.device());
   return r;
@@ -270,6 +277,7 @@ std::vector<int64_t> MultiModel::Classify(int task, const Batch& batch) const {
 
 std::vector<std::vector<int>> MultiModel::Generate(int task, const Batch& batch, const DecodeOptions& options) const {
   CHECK(heads_[task].output == OutputModality::kSymbols) << heads_[task].task << " has no symbol output";
+  CHECK(heads_[task].attention_decoder) << heads_[task].task << " does not train the attention decoder";
   NoGradScope no_grad;
   const ops::MatmulPrecisionScope precision(precision_);
   const RunContext run;

@@ -43,6 +43,10 @@ struct TaskHead {
   // alone would not teach it (hierarchical multitask CTC, Krishna et al. 2018).
   float aux_ctc_weight = 0.f;
   int64_t aux_ctc_classes = 0;  // the auxiliary labels + CTC's blank (id 0)
+  // Symbol output: whether the attention decoder trains on (and can decode) this task. Without it an audio task
+  // trains its encoder through its CTC losses alone (at least one of them, each per target token) and is decoded
+  // from its auxiliary CTC output (AuxiliaryCtcLogProbs): its steps skip the decoder and its output softmax.
+  bool attention_decoder = true;
 };
 
 inline constexpr int64_t kAuxCtcSlots = 2;

@@ -218,6 +218,39 @@ TEST(MultiModelTest, AuxiliaryCtcLossOnTheEncoderStates) {
   EXPECT_NEAR(loss[2] - loss[0], 2 * (loss[1] - loss[0]), 1e-4);
 }
 
+// attention_decoder = false: the task's loss is its CTC loss alone (the same parameters' full loss less the
+// decoder's cross-entropy), and neither the decoder nor the mixer gets a gradient from it.
+TEST(MultiModelTest, WithoutTheAttentionDecoderATaskTrainsItsCtcLossAlone) {
+  std::mt19937 rng(8);
+  Batch batch = SymbolBatch(rng, 2, 4);
+  batch.input_ids = Tensor();
+  batch.audio = onemodel::testing::RandomTensor(rng, {2, 37, 20}, -1.f, 1.f);
+  batch.audio_frames = Tensor::FromIndices({37, 29}, {2});
+  batch.ctc_labels = Tensor::FromIndices({1, 2, 3, 4, 5, 4, 3, 2, 2, 5, 1, 3, 4, 0}, {2, 7});
+  auto model_with = [](bool decoder, float aux_weight) {
+    std::vector<TaskHead> heads = Heads();
+    heads.push_back({"speech", InputModality::kAudio, OutputModality::kSymbols, 0, "words", 12, 20});
+    heads.back().aux_ctc_weight = aux_weight;
+    heads.back().aux_ctc_classes = 6;
+    heads.back().attention_decoder = decoder;
+    return std::make_unique<MultiModel>(SmallConfig(), heads, 9);
+  };
+  const float cross_entropy = model_with(true, 0.f)->Forward(2, batch, RunContext{}).loss.item();
+  const float both = model_with(true, 1.f)->Forward(2, batch, RunContext{}).loss.item();
+  const std::unique_ptr<MultiModel> ctc_only = model_with(false, 1.f);
+  const ForwardResult r = ctc_only->Forward(2, batch, RunContext{});
+  EXPECT_NEAR(r.loss.item(), both - cross_entropy, 1e-4);
+  EXPECT_GT(r.loss.item(), 0.3f);
+  r.loss.Backward();
+  int trained = 0;
+  for (const auto& [name, t] : ctc_only->NamedParameters()) {
+    const bool after_encoder = name.rfind("decoder.", 0) == 0 || name.rfind("mixer.", 0) == 0;
+    if (after_encoder) EXPECT_FALSE(t.grad().defined()) << name;
+    trained += t.grad().defined();
+  }
+  EXPECT_GT(trained, 3);
+}
+
 // model.matmul_precision: BF16 rounds every product's operands (the routers' excepted): a loss within bf16's
 // precision of the f32 one, and not the same.
 TEST(MultiModelTest, Bf16MatmulPrecisionIsCloseToF32) {

@@ -148,6 +148,9 @@ bad_config "lexicon decoding without phonemes" 's|key: "phoneme_ctc_weight" valu
   'tasks\[4\].options\[decode\]: decoding with the lexicon needs options\[phoneme_ctc_weight\] > 0'
 bad_config "unknown speech decoding" 's|value: "0.2" }|value: "0.2" } options { key: "decode" value: "words" }|' \
   'tasks\[4\].options\[decode\]: "words" is neither "subwords" nor "lexicon"'
+bad_config "no attention decoder with subword decoding" \
+  's|value: "0.2" }|value: "0.2" } options { key: "attention_decoder" value: "false" }|' \
+  'tasks\[4\].options\[attention_decoder\]: without the attention decoder speech decodes with options\[decode\] = "lexicon"'
 bad_config "joint decoding without a CTC loss" 's|key: "ctc_weight" value: "0.3"|key: "ctc_weight" value: "0"|' \
   'tasks\[4\].options\[decode_ctc_weight\]: decoding with the CTC output needs options\[ctc_weight\] > 0'
 bad_config "negative length_penalty" 's|beam_size: 2 max_length: 12|beam_size: 2 length_penalty: -1 max_length: 12|' \

@@ -14,7 +14,9 @@
 // how transcripts are written: "lexicon" searches the phoneme CTC output for the likeliest sequence of the training
 // transcripts' words under their dictionary pronunciations and a word bigram model of the training transcripts,
 // weighted by option `lm_weight` (default 1), each word adding option `word_bonus` (default 0;
-// tasks/speech/word_lexicon.h). The task's beam_size and decode_ctc_weight apply to "subwords".
+// tasks/speech/word_lexicon.h). The task's beam_size and decode_ctc_weight apply to "subwords". Option
+// `attention_decoder` ("true", the default; "false": needs decode "lexicon") says whether the task trains the
+// attention decoder at all: without it a speech step trains the encoder through its CTC losses only.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -114,9 +116,11 @@ absl::StatusOr<std::vector<Utterance>> ReadSplit(const std::string& dir, const s
   return out;
 }
 
-// The losses besides the decoder's cross-entropy, and the decoding's use of the CTC output (options of the same names).
+// The losses besides the decoder's cross-entropy, the decoding's use of the CTC output and whether the attention
+// decoder trains (options of the same names).
 struct CtcWeights {
   float ctc = 0, decode_ctc = 0, phoneme_ctc = 0;
+  bool attention_decoder = true;
   int64_t phonemes = 0;  // the training split's phoneme symbols (phoneme_ctc > 0)
 };
 
@@ -139,6 +143,7 @@ class SpeechTask : public Task {
     model::TaskHead head{name_, model::InputModality::kAudio, model::OutputModality::kSymbols, 0, kSharedVocabulary,
                          vocab_->size(), data::kSpeechMels};
     head.ctc_weight = weights_.ctc;
+    head.attention_decoder = weights_.attention_decoder;
     if (weights_.phoneme_ctc > 0) {
       head.aux_ctc_weight = weights_.phoneme_ctc;
       head.aux_ctc_classes = weights_.phonemes + 1;
@@ -316,7 +321,7 @@ absl::StatusOr<float> WeightOption(const TaskContext& context, const std::string
 absl::StatusOr<std::unique_ptr<Task>> Create(const TaskContext& context) {
   absl::Status s =
       CheckOptions(context, {"vocab_dir", "spec_augment", "ctc_weight", "decode_ctc_weight", "phoneme_ctc_weight",
-                             "decode", "lm_weight", "word_bonus"});
+                             "decode", "lm_weight", "word_bonus", "attention_decoder"});
   if (!s.ok()) return s;
   if (s = CheckDecodingFields(context); !s.ok()) return s;
   const config::TaskConfig& c = context.config;
@@ -348,6 +353,16 @@ absl::StatusOr<std::unique_ptr<Task>> Create(const TaskContext& context) {
     return absl::InvalidArgumentError(absl::StrCat(OptionField(context, "decode"), ": decoding with the lexicon ",
                                                    "needs options[phoneme_ctc_weight] > 0"));
   }
+  const std::string attention_decoder = OptionOr(context, "attention_decoder", "true");
+  if (attention_decoder != "true" && attention_decoder != "false") {
+    return absl::InvalidArgumentError(absl::StrCat(OptionField(context, "attention_decoder"), ": \"",
+                                                   attention_decoder, "\" is neither \"true\" nor \"false\""));
+  }
+  if (attention_decoder == "false" && decode != "lexicon") {
+    return absl::InvalidArgumentError(absl::StrCat(OptionField(context, "attention_decoder"),
+                                                   ": without the attention decoder speech decodes with "
+                                                   "options[decode] = \"lexicon\""));
+  }
   absl::StatusOr<float> lm_weight = WeightOption(context, "lm_weight", std::numeric_limits<float>::infinity(), "1");
   if (!lm_weight.ok()) return lm_weight.status();
   absl::StatusOr<float> word_bonus = WeightOption(context, "word_bonus", std::numeric_limits<float>::infinity());
@@ -362,7 +377,7 @@ absl::StatusOr<std::unique_ptr<Task>> Create(const TaskContext& context) {
     splits[i] = *std::move(split);
   }
   if (*ctc_weight > 0) ReportCtcMisfits(c.name(), splits[0]);
-  CtcWeights weights{*ctc_weight, *decode_ctc_weight, *phoneme_ctc_weight};
+  CtcWeights weights{*ctc_weight, *decode_ctc_weight, *phoneme_ctc_weight, attention_decoder == "true"};
   std::unique_ptr<WordLexicon> lexicon;
   if (weights.phoneme_ctc > 0) {
     const std::string train_tsv = absl::StrCat(dir, "/train.tsv");
