@@ -187,16 +187,23 @@ TEST(MultiModelTest, CtcLossOnTheEncoderStates) {
   EXPECT_NEAR(loss[2] - loss[0], 2 * (loss[1] - loss[0]), 1e-4);
 }
 
-// aux_ctc_weight adds w x CTC(encoder states through the task's own head, kAuxCtcSlots labels per position) on
-// Batch::ctc_labels per target token: linear in w, with gradients into the head, the encoder and the audio front end.
-// 7 labels fit the first utterance's 5 positions only as 10 slots, and 6 (with a repeat) the second's 4 only as 8.
-TEST(MultiModelTest, AuxiliaryCtcLossOnTheEncoderStates) {
+// Two utterances of 20 bands (37 and 29 frames: 5 and 4 encoder positions) with 4 target subwords and 7 and 6
+// auxiliary labels (1..5; the second's has a repeat).
+Batch AudioBatchWithLabels() {
   std::mt19937 rng(8);
   Batch batch = SymbolBatch(rng, 2, 4);
   batch.input_ids = Tensor();
   batch.audio = onemodel::testing::RandomTensor(rng, {2, 37, 20}, -1.f, 1.f);
-  batch.audio_frames = Tensor::FromIndices({37, 29}, {2});  // 5 and 4 encoder positions
+  batch.audio_frames = Tensor::FromIndices({37, 29}, {2});
   batch.ctc_labels = Tensor::FromIndices({1, 2, 3, 4, 5, 4, 3, 2, 2, 5, 1, 3, 4, 0}, {2, 7});
+  return batch;
+}
+
+// aux_ctc_weight adds w x CTC(encoder states through the task's own head, kAuxCtcSlots labels per position) on
+// Batch::ctc_labels per target token: linear in w, with gradients into the head, the encoder and the audio front end.
+// 7 labels fit the first utterance's 5 positions only as 10 slots, and 6 (with a repeat) the second's 4 only as 8.
+TEST(MultiModelTest, AuxiliaryCtcLossOnTheEncoderStates) {
+  const Batch batch = AudioBatchWithLabels();
   float loss[3];
   for (int i = 0; i < 3; ++i) {
     std::vector<TaskHead> heads = Heads();
@@ -221,12 +228,7 @@ TEST(MultiModelTest, AuxiliaryCtcLossOnTheEncoderStates) {
 // attention_decoder = false: the task's loss is its CTC loss alone (the same parameters' full loss less the
 // decoder's cross-entropy), and neither the decoder nor the mixer gets a gradient from it.
 TEST(MultiModelTest, WithoutTheAttentionDecoderATaskTrainsItsCtcLossAlone) {
-  std::mt19937 rng(8);
-  Batch batch = SymbolBatch(rng, 2, 4);
-  batch.input_ids = Tensor();
-  batch.audio = onemodel::testing::RandomTensor(rng, {2, 37, 20}, -1.f, 1.f);
-  batch.audio_frames = Tensor::FromIndices({37, 29}, {2});
-  batch.ctc_labels = Tensor::FromIndices({1, 2, 3, 4, 5, 4, 3, 2, 2, 5, 1, 3, 4, 0}, {2, 7});
+  const Batch batch = AudioBatchWithLabels();
   auto model_with = [](bool decoder, float aux_weight) {
     std::vector<TaskHead> heads = Heads();
     heads.push_back({"speech", InputModality::kAudio, OutputModality::kSymbols, 0, "words", 12, 20});
