@@ -386,12 +386,12 @@ absl::StatusOr<std::unique_ptr<Task>> Create(const TaskContext& context) {
     weights.phonemes = static_cast<int64_t>(phonemes->size());
     if (decode == "lexicon") {
       std::vector<std::string> transcripts;
-      std::vector<std::vector<std::string>> symbols;
-      for (const Utterance& u : splits[0]) transcripts.push_back(u.transcript), symbols.push_back(u.phonemes);
+      std::vector<std::vector<int>> labels;
+      for (const Utterance& u : splits[0]) transcripts.push_back(u.transcript), labels.push_back(u.phoneme_ids);
       model::LexiconDecodeOptions options;
       options.lm_weight = *lm_weight;
       options.word_bonus = *word_bonus;
-      absl::StatusOr<std::unique_ptr<WordLexicon>> built = WordLexicon::Build(transcripts, symbols, *phonemes, options);
+      absl::StatusOr<std::unique_ptr<WordLexicon>> built = WordLexicon::Build(transcripts, labels, *phonemes, options);
       if (!built.ok()) return absl::FailedPreconditionError(absl::StrCat(train_tsv, ": ", built.status().message()));
       lexicon = *std::move(built);
       std::printf("task %s: decodes into %lld training words (%lld pronunciations) through its phoneme output\n",

@@ -8,7 +8,7 @@
 namespace onemodel::tasks {
 
 absl::StatusOr<std::unique_ptr<WordLexicon>> WordLexicon::Build(const std::vector<std::string>& transcripts,
-                                                                const std::vector<std::vector<std::string>>& phonemes,
+                                                                const std::vector<std::vector<int>>& phonemes,
                                                                 const std::map<std::string, int>& ids,
                                                                 model::LexiconDecodeOptions options) {
   const auto boundary = ids.find("|");
@@ -19,11 +19,11 @@ absl::StatusOr<std::unique_ptr<WordLexicon>> WordLexicon::Build(const std::vecto
   for (size_t i = 0; i < transcripts.size(); ++i) {
     const std::vector<std::string> words = absl::StrSplit(transcripts[i], ' ', absl::SkipEmpty());
     std::vector<std::vector<int>> spoken(1);
-    for (const std::string& symbol : phonemes[i]) {
-      if (symbol == "|") {
+    for (int label : phonemes[i]) {
+      if (label == boundary->second) {
         spoken.emplace_back();
       } else {
-        spoken.back().push_back(ids.at(symbol));
+        spoken.back().push_back(label);
       }
     }
     if (spoken.size() != words.size()) continue;

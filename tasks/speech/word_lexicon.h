@@ -19,12 +19,12 @@ namespace onemodel::tasks {
 
 class WordLexicon {
  public:
-  // `transcripts[i]` (words separated by spaces) and `phonemes[i]` (data::PhonemeSymbols, "|" between words) of
-  // the training utterances; `ids`: the phoneme CTC head's label of every symbol they hold ("|" among them; 0 is
-  // the blank).
+  // `transcripts[i]` (words separated by spaces) and `phonemes[i]` (the phoneme CTC head's labels of its
+  // data::PhonemeSymbols, the word boundary "|" between words) of the training utterances; `ids`: the label of each
+  // symbol (0 is the blank), read here for the boundary's.
   // Utterances whose phoneme words do not pair one to one with their words (espeak-ng joins a few) are left out.
   static absl::StatusOr<std::unique_ptr<WordLexicon>> Build(const std::vector<std::string>& transcripts,
-                                                            const std::vector<std::vector<std::string>>& phonemes,
+                                                            const std::vector<std::vector<int>>& phonemes,
                                                             const std::map<std::string, int>& ids,
                                                             model::LexiconDecodeOptions options);
 

@@ -29,7 +29,12 @@ TEST(WordLexiconTest, DecodesTheTrainingWordsAndTellsHomophonesApartByTheirNeigh
   const std::vector<std::vector<std::string>> phonemes = {
       {"w", "ʌ", "n", "|", "t", "uː"}, {"t", "uː", "|", "w", "ʌ", "n"}, {"w", "ʌ", "n", "t", "|", "t", "uː"},
       {"w", "ʌ", "n", "t", "|", "t", "ə"}, {"w", "ʌ", "n", "|", "t", "uː", "|", "t", "uː"}, {"w", "ʌ", "n"}};
-  absl::StatusOr<std::unique_ptr<WordLexicon>> lexicon = WordLexicon::Build(transcripts, phonemes, kIds, {});
+  std::vector<std::vector<int>> labels;
+  for (const auto& symbols : phonemes) {
+    std::vector<int>& row = labels.emplace_back();
+    for (const std::string& symbol : symbols) row.push_back(kIds.at(symbol));
+  }
+  absl::StatusOr<std::unique_ptr<WordLexicon>> lexicon = WordLexicon::Build(transcripts, labels, kIds, {});
   ASSERT_TRUE(lexicon.ok()) << lexicon.status();
   EXPECT_EQ((*lexicon)->words(), 4);
   EXPECT_EQ((*lexicon)->pronunciations(), 5);  // one, two, want, and "to" twice (t uː, t ə)
@@ -41,7 +46,7 @@ TEST(WordLexiconTest, DecodesTheTrainingWordsAndTellsHomophonesApartByTheirNeigh
 
 TEST(WordLexiconTest, AnInventoryWithoutWordBoundariesIsAnError) {
   absl::StatusOr<std::unique_ptr<WordLexicon>> lexicon =
-      WordLexicon::Build({"two"}, {{"t", "uː"}}, {{"t", 1}, {"uː", 2}}, {});
+      WordLexicon::Build({"two"}, {{1, 2}}, {{"t", 1}, {"uː", 2}}, {});
   EXPECT_FALSE(lexicon.ok());
   EXPECT_NE(lexicon.status().message().find("no word boundary"), std::string::npos);
 }
