@@ -318,6 +318,17 @@ absl::StatusOr<float> WeightOption(const TaskContext& context, const std::string
   return weight;
 }
 
+// Option `key`: `absent` (also its value when not set) or `other`.
+absl::StatusOr<std::string> EitherOption(const TaskContext& context, const std::string& key, const std::string& absent,
+                                         const std::string& other) {
+  std::string value = OptionOr(context, key, absent);
+  if (value != absent && value != other) {
+    return absl::InvalidArgumentError(absl::StrCat(OptionField(context, key), ": \"", value, "\" is neither \"",
+                                                   absent, "\" nor \"", other, "\""));
+  }
+  return value;
+}
+
 absl::StatusOr<std::unique_ptr<Task>> Create(const TaskContext& context) {
   absl::Status s =
       CheckOptions(context, {"vocab_dir", "spec_augment", "ctc_weight", "decode_ctc_weight", "phoneme_ctc_weight",
@@ -344,21 +355,16 @@ absl::StatusOr<std::unique_ptr<Task>> Create(const TaskContext& context) {
     return absl::InvalidArgumentError(absl::StrCat(OptionField(context, "decode_ctc_weight"),
                                                    ": decoding with the CTC output needs options[ctc_weight] > 0"));
   }
-  const std::string decode = OptionOr(context, "decode", "subwords");
-  if (decode != "subwords" && decode != "lexicon") {
-    return absl::InvalidArgumentError(
-        absl::StrCat(OptionField(context, "decode"), ": \"", decode, "\" is neither \"subwords\" nor \"lexicon\""));
-  }
+  absl::StatusOr<std::string> decode_option = EitherOption(context, "decode", "subwords", "lexicon");
+  if (!decode_option.ok()) return decode_option.status();
+  const std::string decode = *decode_option;
   if (decode == "lexicon" && *phoneme_ctc_weight == 0) {
     return absl::InvalidArgumentError(absl::StrCat(OptionField(context, "decode"), ": decoding with the lexicon ",
                                                    "needs options[phoneme_ctc_weight] > 0"));
   }
-  const std::string attention_decoder = OptionOr(context, "attention_decoder", "true");
-  if (attention_decoder != "true" && attention_decoder != "false") {
-    return absl::InvalidArgumentError(absl::StrCat(OptionField(context, "attention_decoder"), ": \"",
-                                                   attention_decoder, "\" is neither \"true\" nor \"false\""));
-  }
-  if (attention_decoder == "false" && decode != "lexicon") {
+  absl::StatusOr<std::string> attention_decoder = EitherOption(context, "attention_decoder", "true", "false");
+  if (!attention_decoder.ok()) return attention_decoder.status();
+  if (*attention_decoder == "false" && decode != "lexicon") {
     return absl::InvalidArgumentError(absl::StrCat(OptionField(context, "attention_decoder"),
                                                    ": without the attention decoder speech decodes with "
                                                    "options[decode] = \"lexicon\""));
@@ -377,7 +383,7 @@ absl::StatusOr<std::unique_ptr<Task>> Create(const TaskContext& context) {
     splits[i] = *std::move(split);
   }
   if (*ctc_weight > 0) ReportCtcMisfits(c.name(), splits[0]);
-  CtcWeights weights{*ctc_weight, *decode_ctc_weight, *phoneme_ctc_weight, attention_decoder == "true"};
+  CtcWeights weights{*ctc_weight, *decode_ctc_weight, *phoneme_ctc_weight, *attention_decoder == "true"};
   std::unique_ptr<WordLexicon> lexicon;
   if (weights.phoneme_ctc > 0) {
     const std::string train_tsv = absl::StrCat(dir, "/train.tsv");
