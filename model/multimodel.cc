@@ -37,6 +37,20 @@ uint64_t RowOffset(const Tensor& x, const RunContext& run) {
   return static_cast<uint64_t>(run.first_row * x.dim(1) * x.dim(2));
 }
 
+// Each example's rows of `frames` [B, S x per_position, C] over its real positions (lengths[i] x per_position
+// frames), on the host.
+std::vector<std::vector<float>> RealFrames(const Tensor& frames, const std::vector<int64_t>& lengths,
+                                           int64_t per_position) {
+  const int64_t rows = frames.dim(1), classes = frames.dim(2);
+  const std::vector<float> values = frames.ToVector();
+  std::vector<std::vector<float>> out;
+  for (size_t i = 0; i < lengths.size(); ++i) {
+    const auto begin = values.begin() + i * rows * classes;
+    out.emplace_back(begin, begin + lengths[i] * per_position * classes);
+  }
+  return out;
+}
+
 }  // namespace
 
 MultiModel::MultiModel(const config::TrunkConfig& config, std::vector<TaskHead> heads, uint64_t seed,
@@ -234,15 +248,7 @@ std::vector<std::vector<float>> MultiModel::AuxiliaryCtcLogProbs(int task, const
   const RunContext run;
   TrunkAux aux;
   const Encoded encoded = Encode(task, batch, run, &aux);
-  const Tensor log_probs = ops::LogSoftmax(AuxiliaryCtcLogits(task, encoded.states));
-  const int64_t frames = log_probs.dim(1), classes = log_probs.dim(2);
-  const std::vector<float> lp = log_probs.ToVector();
-  std::vector<std::vector<float>> out;
-  for (size_t i = 0; i < encoded.lengths.size(); ++i) {
-    const auto begin = lp.begin() + i * frames * classes;
-    out.emplace_back(begin, begin + encoded.lengths[i] * kAuxCtcSlots * classes);
-  }
-  return out;
+  return RealFrames(ops::LogSoftmax(AuxiliaryCtcLogits(task, encoded.states)), encoded.lengths, kAuxCtcSlots);
 }
 
 Tensor MultiModel::CtcLogits(int task, const Tensor& states) const {
@@ -253,13 +259,10 @@ Tensor MultiModel::CtcLogits(int task, const Tensor& states) const {
 std::vector<CtcPrefixScorer> MultiModel::CtcScorers(int task, const Encoded& encoded) const {
   CHECK(heads_[task].ctc_weight > 0) << heads_[task].task << " has no CTC output to decode with";
   const Tensor log_probs = ops::LogSoftmax(CtcLogits(task, encoded.states));
-  const int64_t b = log_probs.dim(0), positions = log_probs.dim(1), v = log_probs.dim(2);
-  const std::vector<float> lp = log_probs.ToVector();
+  std::vector<std::vector<float>> rows = RealFrames(log_probs, encoded.lengths, 1);
   std::vector<CtcPrefixScorer> scorers;
-  for (int64_t i = 0; i < b; ++i) {
-    const auto begin = lp.begin() + i * positions * v;
-    scorers.emplace_back(std::vector<float>(begin, begin + encoded.lengths[i] * v), encoded.lengths[i], v,
-                         static_cast<int>(kPadId));
+  for (size_t i = 0; i < rows.size(); ++i) {
+    scorers.emplace_back(std::move(rows[i]), encoded.lengths[i], log_probs.dim(2), static_cast<int>(kPadId));
   }
   return scorers;
 }
