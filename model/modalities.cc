@@ -33,8 +33,9 @@ std::vector<int64_t> Halved(std::vector<int64_t> rows) {
 
 }  // namespace
 
-StridedConvStack::Block::Block(int64_t in, int64_t out, int64_t s, bool n, uint64_t seed, uint16_t layer)
-    : stride(s), norm(n) {
+StridedConvStack::Block::Block(int64_t in, int64_t out, int64_t rows, int64_t columns, bool n, uint64_t seed,
+                               uint16_t layer)
+    : row_stride(rows), column_stride(columns), norm(n) {
   depthwise = RegisterParameter("depthwise", InitUniform({3, 3, in}, std::sqrt(3.f / 9.f), seed, layer, 0));
   pointwise = RegisterParameter("pointwise", InitUniform({in, out}, std::sqrt(6.f / in), seed, layer, 1));
   bias = RegisterParameter("bias", Tensor::Zeros({out}));
@@ -46,18 +47,20 @@ StridedConvStack::Block::Block(int64_t in, int64_t out, int64_t s, bool n, uint6
 
 Tensor StridedConvStack::Block::Forward(const Tensor& x) const {
   ops::Conv2dOptions o;
-  o.stride_h = o.stride_w = stride;
+  o.stride_h = row_stride;
+  o.stride_w = column_stride;
   o.pad_top = o.pad_bottom = o.pad_left = o.pad_right = 1;
   const Tensor y = ops::SeparableConv2d(x, depthwise, pointwise, bias, o);
   // No norm on the stem: over raw pixels it would erase the contrast between ink and background.
   return ops::Relu(norm ? ops::LayerNorm(y, gamma, beta) : y);
 }
 
-StridedConvStack::StridedConvStack(int64_t channels, int64_t out, uint64_t seed, uint16_t layer)
-    : stem_(kStemBasis, channels, 1, false, seed, layer),
-      down1_(channels, 2 * channels, 2, true, seed, layer + 1),
-      down2_(2 * channels, out, 2, true, seed, layer + 2),
-      down3_(out, out, 2, true, seed, layer + 3),
+StridedConvStack::StridedConvStack(int64_t channels, int64_t out, uint64_t seed, uint16_t layer,
+                                   int64_t last_row_stride)
+    : stem_(kStemBasis, channels, 1, 1, false, seed, layer),
+      down1_(channels, 2 * channels, 2, 2, true, seed, layer + 1),
+      down2_(2 * channels, out, 2, 2, true, seed, layer + 2),
+      down3_(out, out, last_row_stride, 2, true, seed, layer + 3),
       replicate_(Tensor::Full({1, kStemBasis}, 1.f)) {
   RegisterModule("stem", &stem_);
   RegisterModule("down1", &down1_);
@@ -88,8 +91,10 @@ Tensor ImageModality::Forward(const Tensor& images) const {
   return ops::Reshape(x, {x.dim(0), x.dim(1) * x.dim(2), x.dim(3)});
 }
 
-AudioModality::AudioModality(int64_t channels, int64_t mels, int64_t dim, uint64_t seed, uint16_t layer)
-    : stack_(channels, 2 * channels, seed, layer), mels_(mels) {
+AudioModality::AudioModality(int64_t channels, int64_t mels, int64_t dim, int64_t frame_stride, uint64_t seed,
+                             uint16_t layer)
+    : stack_(channels, 2 * channels, seed, layer, frame_stride / 4), mels_(mels), frame_stride_(frame_stride) {
+  CHECK(frame_stride == 4 || frame_stride == 8) << "AudioModality: frame stride " << frame_stride << ", not 4 or 8";
   RegisterModule("stack", &stack_);
   const int64_t in = (mels + 7) / 8 * 2 * channels;
   projection = RegisterParameter("projection", InitUniform({in, dim}, std::sqrt(3.f / in), seed, layer + 4, 0));
@@ -99,7 +104,7 @@ AudioModality::AudioModality(int64_t channels, int64_t mels, int64_t dim, uint64
 Tensor AudioModality::Forward(const Tensor& features, const std::vector<int64_t>& frames) const {
   CHECK(features.ndim() == 3 && features.dim(2) == mels_)
       << "AudioModality: expects [B, T, " << mels_ << "] log-mel frames, got " << ShapeToString(features.shape());
-  const Tensor x = stack_.Forward(features, frames);  // [B, T/8, mels/8, C]
+  const Tensor x = stack_.Forward(features, frames);  // [B, T/s, mels/8, C]
   return ops::BiasAdd(ops::MatMul(ops::Reshape(x, {x.dim(0), x.dim(1), x.dim(2) * x.dim(3)}), projection), bias);
 }
 

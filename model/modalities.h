@@ -14,10 +14,10 @@ namespace onemodel::model {
 // A one-channel plane [B, H, W] (H and W multiples of 8 minus at most 4) -> [B, ceil(H/8), ceil(W/8), out]: a full
 // 3x3 convolution built from separable parts (the value copied into 9 channels, each with its own 3x3 depthwise
 // filter, mixed pointwise), then three stride-2 separable blocks (relu(LN(.))). The image and audio modalities'
-// front end.
+// front end. With `last_row_stride` 1 the third block strides the columns only: [B, ceil(H/4), ceil(W/8), out].
 class StridedConvStack : public Module {
  public:
-  StridedConvStack(int64_t channels, int64_t out, uint64_t seed, uint16_t layer);
+  StridedConvStack(int64_t channels, int64_t out, uint64_t seed, uint16_t layer, int64_t last_row_stride = 2);
   // `rows` (empty: all H) holds each plane's real rows; the rows after them are padding, zeroed before every block
   // so that they read as the convolutions' own zero padding: the real rows' outputs (the first ceil(rows / 8)) do
   // not depend on how much padding follows.
@@ -25,9 +25,9 @@ class StridedConvStack : public Module {
 
  private:
   struct Block : public Module {
-    Block(int64_t in, int64_t out, int64_t stride, bool norm, uint64_t seed, uint16_t layer);
+    Block(int64_t in, int64_t out, int64_t row_stride, int64_t column_stride, bool norm, uint64_t seed, uint16_t layer);
     Tensor Forward(const Tensor& x) const;
-    int64_t stride;
+    int64_t row_stride, column_stride;
     bool norm;
     Tensor depthwise, pointwise, bias, gamma, beta;
   };
@@ -45,21 +45,23 @@ class ImageModality : public Module {
   StridedConvStack stack_;
 };
 
-// Audio as log-mel frames [B, T, mels] (normalized per utterance) -> [B, ceil(T/8), d]: the strided stack over
-// time x frequency (8x fewer frames, 80 ms each at a 10 ms hop), each frame's frequency bands and channels
-// projected to d.
+// Audio as log-mel frames [B, T, mels] (normalized per utterance) -> [B, ceil(T/s), d] for a frame stride s of 8
+// or 4: the strided stack over time x frequency (positions of 80 or 40 ms at a 10 ms hop; the bands always 8x
+// fewer), each position's frequency bands and channels projected to d.
 class AudioModality : public Module {
  public:
-  AudioModality(int64_t channels, int64_t mels, int64_t dim, uint64_t seed, uint16_t layer);
+  AudioModality(int64_t channels, int64_t mels, int64_t dim, int64_t frame_stride, uint64_t seed, uint16_t layer);
   // `frames` (empty: all T) holds each utterance's frames before its padding; see StridedConvStack::Forward.
   Tensor Forward(const Tensor& features, const std::vector<int64_t>& frames = {}) const;
   int64_t mels() const { return mels_; }
-  // Encoder positions that `frames` frames become (each stride-2 block halves them, rounding up).
-  static int64_t Positions(int64_t frames) { return (frames + 7) / 8; }
+  // Encoder positions that `frames` frames become at frame stride `stride` (each stride-2 block halves the frames,
+  // rounding up).
+  static int64_t Positions(int64_t frames, int64_t stride) { return (frames + stride - 1) / stride; }
+  int64_t Positions(int64_t frames) const { return Positions(frames, frame_stride_); }
 
  private:
   StridedConvStack stack_;
-  int64_t mels_;
+  int64_t mels_, frame_stride_;
   Tensor projection, bias;
 };
 

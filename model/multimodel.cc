@@ -73,7 +73,8 @@ MultiModel::MultiModel(const config::TrunkConfig& config, std::vector<TaskHead> 
     if (h.input == InputModality::kAudio) {
       CHECK_GT(h.mels, 0) << "task " << h.task << ": audio input without a number of mel bands";
       if (audio_ == nullptr) {
-        audio_ = std::make_unique<AudioModality>(config.image_channels(), h.mels, d, seed, kAudioLayer);
+        audio_ = std::make_unique<AudioModality>(config.image_channels(), h.mels, d, config.audio_frame_stride(), seed,
+                                                 kAudioLayer);
         RegisterModule("audio", audio_.get());
       }
       CHECK_EQ(audio_->mels(), h.mels) << "task " << h.task << ": another number of mel bands than another task's";
@@ -134,7 +135,7 @@ MultiModel::Encoded MultiModel::Encode(int task, const Batch& batch, const RunCo
     const std::vector<int64_t> frames =
         batch.audio_frames.defined() ? batch.audio_frames.ToIndices() : std::vector<int64_t>();
     x = audio_->Forward(batch.audio.To(device), frames);
-    for (int64_t f : frames) e.lengths.push_back(std::min(x.dim(1), AudioModality::Positions(f)));
+    for (int64_t f : frames) e.lengths.push_back(std::min(x.dim(1), audio_->Positions(f)));
     if (frames.empty()) {
       e.lengths.assign(x.dim(0), x.dim(1));
     } else {

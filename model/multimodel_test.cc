@@ -133,18 +133,23 @@ TEST(MultiModelTest, LearnsToCopy) {
   EXPECT_LT(last, 0.5f * first) << "first " << first << " last " << last;
 }
 
-// Log-mel frames [B, T, mels] -> ceil(T / 8) encoder positions; the audio front end's parameters get gradients
-// (checked against finite differences) from a transcript loss.
-TEST(MultiModelTest, AudioModalityCompressesFramesEightfoldAndLearns) {
+// Log-mel frames [B, T, mels] -> ceil(T / 8) encoder positions, or ceil(T / 4) at audio_frame_stride 4; the audio
+// front end's parameters get gradients (checked against finite differences) from a transcript loss.
+TEST(MultiModelTest, AudioModalityCompressesFramesEightOrFourfoldAndLearns) {
   std::vector<TaskHead> heads = Heads();
   heads.push_back({"speech", InputModality::kAudio, OutputModality::kSymbols, 0, "words", 12, 20});
-  MultiModel model(SmallConfig(), heads, 6);
   std::mt19937 rng(6);
   Batch batch = SymbolBatch(rng, 2, 4);
   batch.input_ids = Tensor();
   batch.audio = onemodel::testing::RandomTensor(rng, {2, 37, 20}, -1.f, 1.f);
+  config::TrunkConfig fourfold = SmallConfig();
+  fourfold.set_audio_frame_stride(4);
+  // ceil(37 / 4) encoder positions, 4 decoder positions per example; the same parameters as at stride 8
+  EXPECT_EQ(MultiModel(fourfold, heads, 6).Forward(2, batch, RunContext{}).positions, 2 * 10 + 2 * 4);
+  MultiModel model(SmallConfig(), heads, 6);
+  EXPECT_EQ(model.NumParameters(), MultiModel(fourfold, heads, 6).NumParameters());
   const ForwardResult r = model.Forward(2, batch, RunContext{});
-  EXPECT_EQ(r.positions, 2 * 5 + 2 * 4);  // ceil(37 / 8) encoder positions, 4 decoder positions per example
+  EXPECT_EQ(r.positions, 2 * 5 + 2 * 4);  // ceil(37 / 8)
   NamedTensors some;
   for (const auto& [name, t] : model.NamedParameters()) {
     if (name == "audio.projection" || name == "audio.stack.down1.pointwise") some.emplace_back(name, t);
@@ -303,9 +308,9 @@ TEST(MultiModelTest, MoeLayersRouteOnlyRealPositions) {
   EXPECT_NEAR(b.aux_loss.item(), a.aux_loss.item(), 1e-6f);
 }
 
-// Audio padding is not heard: the same utterances (37 and 29 frames) padded to 50 frames with noise give the same
-// loss (cross-entropy, CTC, load balancing) and the same transcripts; before, the padding went through the front
-// end, the attention and the MoE as if it were sound.
+// Audio padding is not heard (at either frame stride): the same utterances (37 and 29 frames) padded to 50 frames
+// with noise give the same loss (cross-entropy, CTC, load balancing) and the same transcripts; before, the padding
+// went through the front end, the attention and the MoE as if it were sound.
 TEST(MultiModelTest, AudioPaddingChangesNothing) {
   std::mt19937 rng(11);
   Batch batch = SymbolBatch(rng, 2, 4);
@@ -323,19 +328,23 @@ TEST(MultiModelTest, AudioPaddingChangesNothing) {
     }
     longer.audio = Tensor::FromVector(l, {2, 50, 16});
   }
-  const config::TrunkConfig config = NoisyBalancedConfig();
-  std::vector<TaskHead> heads = Heads();
-  heads.push_back({"speech", InputModality::kAudio, OutputModality::kSymbols, 0, "words", 12, 16});
-  heads.back().ctc_weight = 0.3f;
-  MultiModel model(config, heads, 5);
-  const RunContext run{true, 1, 0};
-  const ForwardResult a = model.Forward(2, batch, run), b = model.Forward(2, longer, run);
-  EXPECT_NEAR(b.loss.item(), a.loss.item(), 1e-5f);
-  EXPECT_GT(a.aux_loss.item(), 0.f);
-  EXPECT_NEAR(b.aux_loss.item(), a.aux_loss.item(), 1e-6f);
-  DecodeOptions o;
-  o.max_length = 6;
-  EXPECT_EQ(model.Generate(2, longer, o), model.Generate(2, batch, o));
+  for (int stride : {8, 4}) {
+    SCOPED_TRACE(stride);
+    config::TrunkConfig config = NoisyBalancedConfig();
+    config.set_audio_frame_stride(stride);
+    std::vector<TaskHead> heads = Heads();
+    heads.push_back({"speech", InputModality::kAudio, OutputModality::kSymbols, 0, "words", 12, 16});
+    heads.back().ctc_weight = 0.3f;
+    MultiModel model(config, heads, 5);
+    const RunContext run{true, 1, 0};
+    const ForwardResult a = model.Forward(2, batch, run), b = model.Forward(2, longer, run);
+    EXPECT_NEAR(b.loss.item(), a.loss.item(), 1e-5f);
+    EXPECT_GT(a.aux_loss.item(), 0.f);
+    EXPECT_NEAR(b.aux_loss.item(), a.aux_loss.item(), 1e-6f);
+    DecodeOptions o;
+    o.max_length = 6;
+    EXPECT_EQ(model.Generate(2, longer, o), model.Generate(2, batch, o));
+  }
 }
 
 TEST(MultiModelDeathTest, CtcNeedsAudioInAndSymbolsOut) {

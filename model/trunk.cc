@@ -29,6 +29,9 @@ absl::Status ValidateTrunkConfig(const config::TrunkConfig& c, const std::string
     return Bad(prefix + ".conv_steps", absl::StrCat(c.conv_steps(), " must be in [1, 8]"));
   }
   if (c.image_channels() < 1) return Bad(prefix + ".image_channels", "must be >= 1");
+  if (c.audio_frame_stride() != 4 && c.audio_frame_stride() != 8) {
+    return Bad(prefix + ".audio_frame_stride", absl::StrCat(c.audio_frame_stride(), " must be 4 or 8"));
+  }
   if (c.dropout() < 0 || c.dropout() >= 1) return Bad(prefix + ".dropout", "must be in [0, 1)");
   if (c.label_smoothing() < 0 || c.label_smoothing() >= 1) return Bad(prefix + ".label_smoothing", "must be in [0, 1)");
   absl::Status s = moe::ValidateMoeConfig(c.encoder_moe(), c.dim(), prefix + ".encoder_moe");

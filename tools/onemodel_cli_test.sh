@@ -78,7 +78,7 @@ threads: 1
 optimizer { lr: 3e-3 }
 train { max_steps: 12 log_every: 4 checkpoint_every: 6 eval_every: 12 }
 model {
-  dim: $1 heads: 2 image_channels: 4
+  dim: $1 heads: 2 image_channels: 4 audio_frame_stride: 4
   encoder_moe { num_experts: 4 hidden: 32 }
   decoder_moe { num_experts: 4 hidden: 32 layer: HIERARCHICAL groups: 2 outer_router { top_k: 1 } }
 }
@@ -86,7 +86,7 @@ tasks { name: "fashion_mnist" batch_size: 8 eval_examples: 50 }
 tasks { name: "translate_de_en" data_dir: "$tmp/cache/translation" batch_size: 8 eval_examples: 8 max_length: 12 }
 tasks { name: "translate_en_de" data_dir: "$tmp/cache/translation" batch_size: 8 eval_examples: 8 beam_size: 2 max_length: 12 }
 tasks { name: "caption_fashion" batch_size: 8 eval_examples: 8 max_length: 96 options { key: "vocab_dir" value: "$tmp/cache/translation" } }
-tasks { name: "speech_recognition" data_dir: "$tmp/cache/speech" batch_size: 8 eval_examples: 4 max_length: 12 beam_size: 2 options { key: "vocab_dir" value: "$tmp/cache/translation" } options { key: "ctc_weight" value: "0.3" } options { key: "decode_ctc_weight" value: "0.4" } options { key: "phoneme_ctc_weight" value: "0.2" } }
+tasks { name: "speech_recognition" data_dir: "$tmp/cache/speech" batch_size: 8 eval_examples: 4 max_length: 12 beam_size: 2 options { key: "vocab_dir" value: "$tmp/cache/translation" } options { key: "mel_warp" value: "0.1" } options { key: "ctc_weight" value: "0.3" } options { key: "decode_ctc_weight" value: "0.4" } options { key: "phoneme_ctc_weight" value: "0.2" } }
 PB
 }
 tiny 32 > "$tmp/tiny.pbtxt"
@@ -136,6 +136,10 @@ bad_config "bad ctc_weight" 's|value: "0.3"|value: "lots"|' \
   'tasks\[4\].options\[ctc_weight\]: "lots" is not a number >= 0'
 bad_config "decode_ctc_weight over 1" 's|value: "0.4"|value: "1.5"|' \
   'tasks\[4\].options\[decode_ctc_weight\]: "1.5" is not a number >= 0 and <= 1'
+bad_config "mel_warp over 0.5" 's|value: "0.1"|value: "0.7"|' \
+  'tasks\[4\]\.options\[mel_warp\]: "0.7" is not a number >= 0 and <= 0.5'
+bad_config "audio_frame_stride neither 4 nor 8" 's|audio_frame_stride: 4|audio_frame_stride: 2|' \
+  'model.audio_frame_stride: 2 must be 4 or 8'
 bad_config "bad phoneme_ctc_weight" 's|value: "0.2"|value: "-1"|' \
   'tasks\[4\].options\[phoneme_ctc_weight\]: "-1" is not a number >= 0'
 # A speech cache without phonemes (built without --phonemes, or before the column existed) cannot train the

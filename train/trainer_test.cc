@@ -99,6 +99,12 @@ TEST(TrainerTest, UnregisteredTaskAndBadFieldsNameTheField) {
   EXPECT_NE(r.status().message().find("model.heads"), std::string::npos) << r.status();
 
   c = ToyConfig();
+  c.mutable_model()->set_audio_frame_stride(2);
+  r = Train(c, QuietRun(EmptyRunDir("audio_stride")));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("model.audio_frame_stride: 2 must be 4 or 8"), std::string::npos) << r.status();
+
+  c = ToyConfig();
   c.mutable_train()->set_max_steps(0);
   r = Train(c, QuietRun(EmptyRunDir("steps")));
   ASSERT_FALSE(r.ok());

@@ -5,9 +5,11 @@
 // per utterance (each band to mean 0, variance 1). Metrics: WER (headline) and CER on the held-out voices, and on
 // the real recordings: all, and their digits/ numbers; and the held-out WER of each kind of utterance
 // (wer_digits, wer_numbers, wer_letters, wer_words). Option `spec_augment` ("F=8,mF=2,p=0.05,mT=4"; default none)
-// masks training features (data/spec_augment.h). Option `ctc_weight` (default 0) adds a CTC loss on the encoder
-// states (model::TaskHead::ctc_weight); option `decode_ctc_weight` (0..1, default 0; needs ctc_weight) decodes
-// jointly with that CTC output (model::DecodeOptions::ctc_weight). Option `phoneme_ctc_weight` (default 0) adds a
+// masks training features (data/spec_augment.h); option `mel_warp` (e.g. "0.2"; default 0, at most 0.5) stretches
+// each training utterance's mel bands by a random factor in [1 - w, 1 + w] first (data/mel_warp.h). Option
+// `ctc_weight` (default 0) adds a CTC loss on the encoder states (model::TaskHead::ctc_weight); option
+// `decode_ctc_weight` (0..1, default 0; needs ctc_weight) decodes jointly with that CTC output
+// (model::DecodeOptions::ctc_weight). Option `phoneme_ctc_weight` (default 0) adds a
 // CTC loss over each training transcript's dictionary phonemes (the fourth column of a cache built with
 // `prepare-data speech --phonemes`; model::TaskHead::aux_ctc_weight), numbered by the training split's symbols.
 // Option `decode` ("subwords", the default: the attention decoder; "lexicon": needs phoneme_ctc_weight) chooses
@@ -31,6 +33,7 @@
 #include "absl/strings/str_split.h"
 #include "core/safetensors.h"
 #include "data/batching.h"
+#include "data/mel_warp.h"
 #include "data/spec_augment.h"
 #include "data/speech_builder.h"
 #include "data/speech_text.h"
@@ -46,7 +49,7 @@ namespace {
 
 constexpr char kDefaultDir[] = "data_cache/speech";
 constexpr int64_t kEvalBatch = 32;
-constexpr uint16_t kSpecAugmentPurpose = 63;
+constexpr uint16_t kSpecAugmentPurpose = 63, kMelWarpPurpose = 64;
 
 struct Utterance {
   std::vector<float> frames;  // [T, mels], normalized
@@ -116,6 +119,12 @@ absl::StatusOr<std::vector<Utterance>> ReadSplit(const std::string& dir, const s
   return out;
 }
 
+// What a training batch's features go through (options spec_augment and mel_warp).
+struct Augmentation {
+  data::SpecAugmentPolicy masks;
+  float mel_warp = 0;  // data::MelWarpFactor's max_warp (0: none)
+};
+
 // The losses besides the decoder's cross-entropy, the decoding's use of the CTC output and whether the attention
 // decoder trains (options of the same names).
 struct CtcWeights {
@@ -128,7 +137,7 @@ class SpeechTask : public Task {
  public:
   // `lexicon`: decode into its words through the phoneme CTC output (null: with the attention decoder).
   SpeechTask(const TaskContext& context, std::shared_ptr<const data::SubwordVocab> vocab, std::vector<Utterance> train,
-             std::vector<Utterance> dev, std::vector<Utterance> real, data::SpecAugmentPolicy augment,
+             std::vector<Utterance> dev, std::vector<Utterance> real, Augmentation augment,
              CtcWeights weights, std::unique_ptr<WordLexicon> lexicon)
       : name_(context.config.name()), config_(context.config), seed_(context.seed), stream_(context.stream),
         augment_(augment), weights_(weights), lexicon_(std::move(lexicon)), vocab_(std::move(vocab)),
@@ -156,12 +165,17 @@ class SpeechTask : public Task {
   model::Batch TrainBatch(int64_t position) const override {
     const std::vector<int64_t> rows = batches_.At(position);
     model::Batch batch = Gather(train_, rows);
-    if (augment_.enabled()) {
-      const int64_t b = batch.audio.dim(0), longest = batch.audio.dim(1);
-      const RngKey key{seed_, static_cast<uint32_t>(position), stream_, kSpecAugmentPurpose};
-      for (int64_t k = 0; k < b; ++k) {
-        data::ApplySpecAugment(augment_, key, k, train_[rows[k]].length(), data::kSpeechMels,
-                               batch.audio.data<float>() + k * longest * data::kSpeechMels);
+    const int64_t longest = batch.audio.dim(1);
+    const RngKey warp_key{seed_, static_cast<uint32_t>(position), stream_, kMelWarpPurpose},
+        mask_key{seed_, static_cast<uint32_t>(position), stream_, kSpecAugmentPurpose};
+    for (size_t k = 0; k < rows.size(); ++k) {
+      float* frames = batch.audio.data<float>() + k * longest * data::kSpeechMels;
+      const int64_t length = train_[rows[k]].length();
+      if (augment_.mel_warp > 0) {
+        data::WarpMelBands(data::MelWarpFactor(augment_.mel_warp, warp_key, k), length, data::kSpeechMels, frames);
+      }
+      if (augment_.masks.enabled()) {
+        data::ApplySpecAugment(augment_.masks, mask_key, k, length, data::kSpeechMels, frames);
       }
     }
     return batch;
@@ -259,7 +273,7 @@ class SpeechTask : public Task {
   config::TaskConfig config_;
   uint64_t seed_;
   uint16_t stream_;
-  data::SpecAugmentPolicy augment_;
+  Augmentation augment_;
   CtcWeights weights_;
   std::unique_ptr<WordLexicon> lexicon_;
   std::shared_ptr<const data::SubwordVocab> vocab_;
@@ -269,7 +283,9 @@ class SpeechTask : public Task {
 };
 
 // CTC aligns each label to at least one encoder position, plus a blank between repeated labels: a transcript that
-// needs more positions than its audio gives has no alignment and trains the decoder only. Says how many there are.
+// needs more positions than its audio gives has no alignment and trains the decoder only. Says how many there are
+// at 80 ms per position (model.audio_frame_stride 8; the task does not know the model's stride, and at 40 ms
+// fewer misfit).
 void ReportCtcMisfits(const std::string& task, const std::vector<Utterance>& train) {
   int64_t misfits = 0;
   for (const Utterance& u : train) {
@@ -278,11 +294,13 @@ void ReportCtcMisfits(const std::string& task, const std::vector<Utterance>& tra
       if (u.target_ids[i] == data::kEosId) continue;
       needed += 1 + (i > 0 && u.target_ids[i] == u.target_ids[i - 1]);
     }
-    misfits += needed > model::AudioModality::Positions(u.length());
+    misfits += needed > model::AudioModality::Positions(u.length(), 8);
   }
   if (misfits > 0) {
-    std::fprintf(stderr, "%s: %lld of %zu training transcripts need more encoder positions than their audio gives; "
-                 "they train without the CTC loss\n", task.c_str(), static_cast<long long>(misfits), train.size());
+    std::fprintf(stderr,
+                 "%s: %lld of %zu training transcripts need more encoder positions than their audio gives at 80 ms "
+                 "per position; at that stride they train without the CTC loss\n",
+                 task.c_str(), static_cast<long long>(misfits), train.size());
   }
 }
 
@@ -332,7 +350,7 @@ absl::StatusOr<std::string> EitherOption(const TaskContext& context, const std::
 absl::StatusOr<std::unique_ptr<Task>> Create(const TaskContext& context) {
   absl::Status s =
       CheckOptions(context, {"vocab_dir", "spec_augment", "ctc_weight", "decode_ctc_weight", "phoneme_ctc_weight",
-                             "decode", "lm_weight", "word_bonus", "attention_decoder"});
+                             "decode", "lm_weight", "word_bonus", "attention_decoder", "mel_warp"});
   if (!s.ok()) return s;
   if (s = CheckDecodingFields(context); !s.ok()) return s;
   const config::TaskConfig& c = context.config;
@@ -344,6 +362,8 @@ absl::StatusOr<std::unique_ptr<Task>> Create(const TaskContext& context) {
   absl::StatusOr<data::SpecAugmentPolicy> augment =
       data::ParseSpecAugment(OptionOr(context, "spec_augment", ""), OptionField(context, "spec_augment"));
   if (!augment.ok()) return augment.status();
+  absl::StatusOr<float> mel_warp = WeightOption(context, "mel_warp", 0.5f);
+  if (!mel_warp.ok()) return mel_warp.status();
   absl::StatusOr<float> ctc_weight = WeightOption(context, "ctc_weight", std::numeric_limits<float>::infinity());
   if (!ctc_weight.ok()) return ctc_weight.status();
   absl::StatusOr<float> decode_ctc_weight = WeightOption(context, "decode_ctc_weight", 1);
@@ -406,7 +426,8 @@ absl::StatusOr<std::unique_ptr<Task>> Create(const TaskContext& context) {
     }
   }
   return std::unique_ptr<Task>(new SpeechTask(context, *std::move(vocab), std::move(splits[0]), std::move(splits[1]),
-                                              std::move(splits[2]), *augment, weights, std::move(lexicon)));
+                                              std::move(splits[2]), Augmentation{*augment, *mel_warp}, weights,
+                                              std::move(lexicon)));
 }
 
 ONEMODEL_REGISTER_TASK("speech_recognition",
