@@ -145,9 +145,10 @@ TEST(MultiModelTest, AudioModalityCompressesFramesEightOrFourfoldAndLearns) {
   config::TrunkConfig fourfold = SmallConfig();
   fourfold.set_audio_frame_stride(4);
   // ceil(37 / 4) encoder positions, 4 decoder positions per example; the same parameters as at stride 8
-  EXPECT_EQ(MultiModel(fourfold, heads, 6).Forward(2, batch, RunContext{}).positions, 2 * 10 + 2 * 4);
+  const MultiModel fourfold_model(fourfold, heads, 6);
+  EXPECT_EQ(fourfold_model.Forward(2, batch, RunContext{}).positions, 2 * 10 + 2 * 4);
   MultiModel model(SmallConfig(), heads, 6);
-  EXPECT_EQ(model.NumParameters(), MultiModel(fourfold, heads, 6).NumParameters());
+  EXPECT_EQ(model.NumParameters(), fourfold_model.NumParameters());
   const ForwardResult r = model.Forward(2, batch, RunContext{});
   EXPECT_EQ(r.positions, 2 * 5 + 2 * 4);  // ceil(37 / 8)
   NamedTensors some;
