@@ -15,16 +15,15 @@ const std::array<std::string, 10>& FashionMnistNames() {
   return names;
 }
 
+std::string ItemPhrase(int64_t label) {
+  const std::string& name = FashionMnistNames().at(label);
+  const bool vowel = name[0] == 'a' || name[0] == 'e' || name[0] == 'i' || name[0] == 'o' || name[0] == 'u';
+  return absl::StrCat(vowel ? "an " : "a ", name);
+}
+
 std::string CompositeCaption(const std::array<int64_t, 4>& labels) {
   std::string caption;
-  for (int i = 0; i < 4; ++i) {
-    const std::string& name = FashionMnistNames().at(labels[i]);
-    const char* joint = i == 0 ? "" : i == 3 ? " and " : " , ";
-    const char* article = name[0] == 'a' || name[0] == 'e' || name[0] == 'i' || name[0] == 'o' || name[0] == 'u'
-                              ? "an "
-                              : "a ";
-    absl::StrAppend(&caption, joint, article, name);
-  }
+  for (int i = 0; i < 4; ++i) absl::StrAppend(&caption, i == 0 ? "" : i == 3 ? " and " : " , ", ItemPhrase(labels[i]));
   return caption;
 }
 

@@ -15,6 +15,9 @@ namespace onemodel::data {
 // Fashion-MNIST's ten classes, in label order, as a caption names them.
 const std::array<std::string, 10>& FashionMnistNames();
 
+// "a shirt", "an ankle boot": the class's name with its article, as captions name an item.
+std::string ItemPhrase(int64_t label);
+
 // "a shirt , a bag , an ankle boot and a dress" for labels (top left, top right, bottom left, bottom right).
 std::string CompositeCaption(const std::array<int64_t, 4>& labels);
 

@@ -1,9 +1,17 @@
 #include "data/composites.h"
 
+#include <stdexcept>
+
 #include "gtest/gtest.h"
 
 namespace onemodel::data {
 namespace {
+
+TEST(CompositesTest, ItemPhraseIsTheNameWithItsArticle) {
+  EXPECT_EQ(ItemPhrase(9), "an ankle boot");
+  EXPECT_EQ(ItemPhrase(0), "a t-shirt");
+  EXPECT_THROW(ItemPhrase(10), std::out_of_range);
+}
 
 TEST(CompositesTest, CaptionNamesTheItemsInReadingOrderWithArticles) {
   EXPECT_EQ(CompositeCaption({6, 8, 9, 3}), "a shirt , a bag , an ankle boot and a dress");

@@ -82,7 +82,7 @@ model {
   encoder_moe { num_experts: 4 hidden: 32 }
   decoder_moe { num_experts: 4 hidden: 32 layer: HIERARCHICAL groups: 2 outer_router { top_k: 1 } }
 }
-tasks { name: "fashion_mnist" batch_size: 8 eval_examples: 50 }
+tasks { name: "fashion_mnist" batch_size: 8 eval_examples: 50 max_length: 24 options { key: "output" value: "text" } options { key: "vocab_dir" value: "$tmp/cache/translation" } }
 tasks { name: "translate_de_en" data_dir: "$tmp/cache/translation" batch_size: 8 eval_examples: 8 max_length: 12 }
 tasks { name: "translate_en_de" data_dir: "$tmp/cache/translation" batch_size: 8 eval_examples: 8 beam_size: 2 max_length: 12 }
 tasks { name: "caption_fashion" batch_size: 8 eval_examples: 8 max_length: 96 options { key: "vocab_dir" value: "$tmp/cache/translation" } }
@@ -93,6 +93,8 @@ tiny 32 > "$tmp/tiny.pbtxt"
 expect "train" 0 "step 12/12 \| [a-z_]+ [0-9.]+.*tok/s \| lr .* \| ETA .*encoder experts cv" -- \
   "$bin" train --config "$tmp/tiny.pbtxt" --run "$tmp/run"
 expect "train evaluates" 0 "eval  step 12  translate_en_de: bleu" -- cat "$tmp/last_output"
+expect "train evaluates text classification" 0 "eval  step 12  fashion_mnist: accuracy [0-9.]+  \(50 examples" -- cat "$tmp/last_output"
+expect "text classification shows an image" 0 "image 0 => .*  \(reference: an? [a-z -]+\)" -- cat "$tmp/last_output"
 expect "train evaluates captions" 0 "eval  step 12  caption_fashion: exact_match [0-9.]+  item_accuracy [0-9.]+  bleu" -- cat "$tmp/last_output"
 expect "train evaluates speech" 0 "eval  step 12  speech_recognition: wer [0-9.]+  cer [0-9.]+  real_wer [0-9.]+  real_cer [0-9.]+  real_digits_wer [0-9.]+  wer_[a-z]+ [0-9.]+" -- cat "$tmp/last_output"
 check "checkpoints" test -d "$tmp/run/ckpt-6" -a -d "$tmp/run/ckpt-12"
@@ -128,9 +130,15 @@ bad_config() {
 }
 bad_config "missing data directory" 's|name: "fashion_mnist" |name: "fashion_mnist" data_dir: "/nonexistent/fmnist" |' \
   "tasks\[0\].data_dir: /nonexistent/fmnist is not a directory"
+bad_config "unknown image classification output" 's|value: "text"|value: "words"|' \
+  'tasks\[0\].options\[output\]: "words" is neither "class" nor "text"'
+bad_config "a vocabulary for class output" 's|key: "output" value: "text"|key: "output" value: "class"|' \
+  'tasks\[0\].options\[vocab_dir\]: only text output \(option output "text"\) has a vocabulary'
+bad_config "class names longer than max_length" 's|eval_examples: 50 max_length: 24|eval_examples: 50 max_length: 3|' \
+  'tasks\[0\].max_length: 3 would cut class names \(the longest, "[a-z -]+", is [0-9]+ subwords with its end of sentence\)'
 bad_config "unregistered task" 's|name: "translate_de_en"|name: "translate_de_fr"|' \
   "tasks\[1\].name: 'translate_de_fr' is not a registered task"
-bad_config "unknown task option" 's|eval_examples: 50 }|eval_examples: 50 options { key: "colour" value: "red" } }|' \
+bad_config "unknown task option" 's|eval_examples: 50 |eval_examples: 50 options { key: "colour" value: "red" } |' \
   "tasks\[0\].options: unknown key 'colour'"
 bad_config "bad ctc_weight" 's|value: "0.3"|value: "lots"|' \
   'tasks\[4\].options\[ctc_weight\]: "lots" is not a number >= 0'
