@@ -36,6 +36,15 @@ std::vector<int> TargetIds(const data::SubwordVocab& vocab, const std::string& t
   return ids;
 }
 
+std::pair<std::string, int> LongestTarget(const data::SubwordVocab& vocab, const std::vector<std::string>& texts) {
+  std::pair<std::string, int> longest{"", 0};
+  for (const std::string& text : texts) {
+    const int ids = static_cast<int>(vocab.Encode(text).size()) + 1;
+    if (ids > longest.second) longest = {text, ids};
+  }
+  return longest;
+}
+
 Tensor PaddedIds(const std::vector<const std::vector<int>*>& rows) {
   size_t longest = 0;
   for (const auto* r : rows) longest = std::max(longest, r->size());

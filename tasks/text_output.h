@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -27,6 +28,10 @@ absl::StatusOr<std::shared_ptr<const data::SubwordVocab>> LoadVocabOption(const 
 
 // The subwords of `text` cut to max_length - 1, then end of sentence.
 std::vector<int> TargetIds(const data::SubwordVocab& vocab, const std::string& text, int max_length);
+
+// The longest of `texts` in `vocab`'s subwords, end of sentence included, and its length: what max_length must hold
+// for none of them to be cut.
+std::pair<std::string, int> LongestTarget(const data::SubwordVocab& vocab, const std::vector<std::string>& texts);
 
 // [rows, longest] i64, 0-padded.
 Tensor PaddedIds(const std::vector<const std::vector<int>*>& rows);

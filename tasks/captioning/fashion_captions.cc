@@ -137,11 +137,11 @@ class FashionCaptionsTask : public Task {
 // Subwords of the longest caption, end of sentence included. Pieces do not cross spaces, so a caption is as long as
 // its parts: the longest names one longest item four times.
 int LongestCaption(const data::SubwordVocab& vocab) {
-  size_t longest = 0;
+  std::vector<std::string> captions;
   for (int64_t label = 0; label < static_cast<int64_t>(data::FashionMnistNames().size()); ++label) {
-    longest = std::max(longest, vocab.Encode(data::CompositeCaption({label, label, label, label})).size());
+    captions.push_back(data::CompositeCaption({label, label, label, label}));
   }
-  return static_cast<int>(longest) + 1;
+  return LongestTarget(vocab, captions).second;
 }
 
 absl::StatusOr<std::unique_ptr<Task>> Create(const TaskContext& context) {

@@ -125,14 +125,12 @@ absl::StatusOr<std::shared_ptr<const data::SubwordVocab>> OutputVocab(const Task
   if (absl::Status s = CheckDecodingFields(context); !s.ok()) return s;
   absl::StatusOr<std::shared_ptr<const data::SubwordVocab>> vocab = LoadVocabOption(context);
   if (!vocab.ok()) return vocab.status();
-  std::string longest;
-  size_t longest_ids = 0;
+  std::vector<std::string> phrases;
   for (int64_t label = 0; label < static_cast<int64_t>(data::FashionMnistNames().size()); ++label) {
-    const std::string phrase = data::ItemPhrase(label);
-    const size_t ids = (*vocab)->Encode(phrase).size() + 1;
-    if (ids > longest_ids) longest = phrase, longest_ids = ids;
+    phrases.push_back(data::ItemPhrase(label));
   }
-  if (static_cast<int64_t>(longest_ids) > context.config.max_length()) {
+  const auto [longest, longest_ids] = LongestTarget(**vocab, phrases);
+  if (longest_ids > context.config.max_length()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "config field ", context.field, ".max_length: ", context.config.max_length(),
         " would cut class names (the longest, \"", longest, "\", is ", longest_ids,
