@@ -106,17 +106,25 @@ std::vector<int> CtcLexiconDecoder::Decode(const std::vector<float>& log_probs, 
       same.blank = LogAdd(same.blank, total + lp[blank_]);
       if (last >= 0) same.label = LogAdd(same.label, p.label + lp[last]);  // the last label again: collapsed
       // A new label after the last one: through a blank when it repeats the last label.
-      auto emit = [&](int label, const Key& to) {
+      auto emit = [&](int label, const Key& to, float cost = 0) {
         const float from = label == last ? p.blank : total;
         Probs& q = next[to];
-        q.label = LogAdd(q.label, from + lp[label]);
+        q.label = LogAdd(q.label, from + cost + lp[label]);
       };
       const Node& node = nodes_[key.second];
       for (const auto& [label, child] : node.children) {
         if (lp[label] >= options_.label_floor) emit(label, {key.first, child});
       }
-      if (!node.words.empty() && lp[boundary_] >= options_.label_floor) {
+      if (node.words.empty()) continue;
+      if (lp[boundary_] >= options_.label_floor) {
         for (int word : node.words) emit(boundary_, {histories.Extend(key.first, word), 0});
+      }
+      if (options_.missing_boundary == kNegInf) continue;
+      for (int word : node.words) {
+        const int history = histories.Extend(key.first, word);
+        for (const auto& [label, child] : nodes_[0].children) {
+          if (lp[label] >= options_.label_floor) emit(label, {history, child}, options_.missing_boundary);
+        }
       }
     }
     std::vector<std::pair<float, Key>> ranked;

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <vector>
 
@@ -22,6 +23,9 @@ struct LexiconDecodeOptions {
   float lm_weight = 1.f;
   float word_bonus = 0.f;
   float label_floor = -12;  // labels less likely than this at a frame are not tried there (log-probability)
+  // Log-probability added where a word starts right after the previous one's last label, with no boundary between
+  // them (-inf: every word ends at a boundary).
+  float missing_boundary = -std::numeric_limits<float>::infinity();
 };
 
 class CtcLexiconDecoder {

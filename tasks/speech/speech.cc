@@ -16,7 +16,8 @@
 // how transcripts are written: "lexicon" searches the phoneme CTC output for the likeliest sequence of the training
 // transcripts' words under their dictionary pronunciations and a word bigram model of the training transcripts,
 // weighted by option `lm_weight` (default 1), each word adding option `word_bonus` (default 0;
-// tasks/speech/word_lexicon.h). The task's beam_size and decode_ctc_weight apply to "subwords". Option
+// tasks/speech/word_lexicon.h); option `missing_boundary_cost` (absent: words are boundary-separated) lets a word
+// follow the previous one without the boundary label, at that cost (model::LexiconDecodeOptions). The task's beam_size and decode_ctc_weight apply to "subwords". Option
 // `attention_decoder` ("true", the default; "false": needs decode "lexicon") says whether the task trains the
 // attention decoder at all: without it a speech step trains the encoder through its CTC losses only.
 #include <algorithm>
@@ -350,7 +351,8 @@ absl::StatusOr<std::string> EitherOption(const TaskContext& context, const std::
 absl::StatusOr<std::unique_ptr<Task>> Create(const TaskContext& context) {
   absl::Status s =
       CheckOptions(context, {"vocab_dir", "spec_augment", "ctc_weight", "decode_ctc_weight", "phoneme_ctc_weight",
-                             "decode", "lm_weight", "word_bonus", "attention_decoder", "mel_warp"});
+                             "decode", "lm_weight", "word_bonus", "missing_boundary_cost", "attention_decoder",
+                             "mel_warp"});
   if (!s.ok()) return s;
   if (s = CheckDecodingFields(context); !s.ok()) return s;
   const config::TaskConfig& c = context.config;
@@ -393,6 +395,9 @@ absl::StatusOr<std::unique_ptr<Task>> Create(const TaskContext& context) {
   if (!lm_weight.ok()) return lm_weight.status();
   absl::StatusOr<float> word_bonus = WeightOption(context, "word_bonus", std::numeric_limits<float>::infinity());
   if (!word_bonus.ok()) return word_bonus.status();
+  absl::StatusOr<float> missing_boundary_cost =
+      WeightOption(context, "missing_boundary_cost", std::numeric_limits<float>::infinity());
+  if (!missing_boundary_cost.ok()) return missing_boundary_cost.status();
   absl::StatusOr<std::shared_ptr<const data::SubwordVocab>> vocab = LoadVocabOption(context);
   if (!vocab.ok()) return vocab.status();
   std::vector<Utterance> splits[3];
@@ -417,6 +422,7 @@ absl::StatusOr<std::unique_ptr<Task>> Create(const TaskContext& context) {
       model::LexiconDecodeOptions options;
       options.lm_weight = *lm_weight;
       options.word_bonus = *word_bonus;
+      if (c.options().count("missing_boundary_cost") > 0) options.missing_boundary = -*missing_boundary_cost;
       absl::StatusOr<std::unique_ptr<WordLexicon>> built = WordLexicon::Build(transcripts, labels, *phonemes, options);
       if (!built.ok()) return absl::FailedPreconditionError(absl::StrCat(train_tsv, ": ", built.status().message()));
       lexicon = *std::move(built);
