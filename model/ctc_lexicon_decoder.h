@@ -2,8 +2,9 @@
 // word language model, as in Graves & Jaitly 2014 and flashlight's LexiconDecoder): the CTC output is over
 // sub-word units (e.g. phonemes, with a word-boundary unit between words); only label sequences that spell
 // dictionary words, boundary-separated, are hypotheses; each word adds lm_weight x its language-model
-// log-probability and word_bonus. Prefix beam search: hypotheses with the same words and the same place in the
-// current word's pronunciation share their probability (ending in blank / in a label), summed over alignments.
+// log-probability and word_bonus; with missing_boundary set, a word may also start right after the previous one's
+// last label, adding that log-probability. Prefix beam search: hypotheses with the same words and the same place in
+// the current word's pronunciation share their probability (ending in blank / in a label), summed over alignments.
 #ifndef ONEMODEL_MODEL_CTC_LEXICON_DECODER_H_
 #define ONEMODEL_MODEL_CTC_LEXICON_DECODER_H_
 
