@@ -115,13 +115,14 @@ std::vector<int> CtcLexiconDecoder::Decode(const std::vector<float>& log_probs, 
       for (const auto& [label, child] : node.children) {
         if (lp[label] >= options_.label_floor) emit(label, {key.first, child});
       }
-      if (node.words.empty()) continue;
-      if (lp[boundary_] >= options_.label_floor) {
-        for (int word : node.words) emit(boundary_, {histories.Extend(key.first, word), 0});
-      }
-      if (options_.missing_boundary == kNegInf) continue;
+      // A word ends here: the boundary, or (missing_boundary) the next word's first label, follows it.
+      const bool boundary = lp[boundary_] >= options_.label_floor;
+      const bool joined = options_.missing_boundary > kNegInf;
+      if (!boundary && !joined) continue;
       for (int word : node.words) {
         const int history = histories.Extend(key.first, word);
+        if (boundary) emit(boundary_, {history, 0});
+        if (!joined) continue;
         for (const auto& [label, child] : nodes_[0].children) {
           if (lp[label] >= options_.label_floor) emit(label, {history, child}, options_.missing_boundary);
         }
