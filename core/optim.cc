@@ -1,5 +1,6 @@
 #include "core/optim.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/autograd.h"
@@ -114,6 +115,51 @@ NamedTensors Adam::State() const {
   out.insert(out.end(), v.begin(), v.end());
   out.emplace_back("adam.step", step_);
   return out;
+}
+
+ExponentialMovingAverage::ExponentialMovingAverage(NamedTensors params, float decay)
+    : params_(std::move(params)), decay_(decay), updates_(Tensor::Scalar(0.f)) {
+  CHECK(decay > 0.f && decay < 1.f) << "ExponentialMovingAverage: decay must be in (0, 1)";
+  NoGradScope no_grad;
+  for (const auto& [_, p] : params_) average_.push_back(p.Clone());
+}
+
+void ExponentialMovingAverage::Update() {
+  NoGradScope no_grad;
+  const float t = (updates_.data<float>()[0] += 1.f);
+  const float d = std::min(decay_, (1.f + t) / (10.f + t));
+  for (size_t i = 0; i < params_.size(); ++i) {
+    const Tensor& p = params_[i].second;
+    if (!p.device().is_cpu()) {  // three device temporaries, reused through the caching allocator
+      average_[i] = ops::Add(ops::Scale(average_[i], d), ops::Scale(p, 1.f - d));
+      continue;
+    }
+    const float* w = p.data<float>();
+    float* a = average_[i].data<float>();
+    const int64_t n = p.numel();
+#pragma omp parallel for simd if (n > (1 << 15))
+    for (int64_t j = 0; j < n; ++j) a[j] = d * a[j] + (1.f - d) * w[j];
+  }
+}
+
+NamedTensors ExponentialMovingAverage::State() const {
+  NamedTensors out = NameState("ema", params_, average_);
+  out.emplace_back("ema.updates", updates_);
+  return out;
+}
+
+void ExponentialMovingAverage::Restart() {
+  for (size_t i = 0; i < params_.size(); ++i) average_[i].CopyFrom(params_[i].second);
+  updates_.data<float>()[0] = 0.f;
+}
+
+void ExponentialMovingAverage::Swap() {
+  NoGradScope no_grad;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    const Tensor values = params_[i].second.Clone();
+    params_[i].second.CopyFrom(average_[i]);
+    average_[i].CopyFrom(values);
+  }
 }
 
 double GradSquaredSum(const std::vector<Tensor>& params) {

@@ -60,6 +60,27 @@ class Adam : public Optimizer {
   Tensor step_;  // scalar, so it checkpoints with the moments
 };
 
+// Polyak averaging of the parameters: after each optimizer step, avg = d avg + (1 - d) w, with the decay warmed up as
+// d = min(decay, (1 + t) / (10 + t)) at update t (TensorFlow's ExponentialMovingAverage num_updates rule) so the
+// random initialization does not linger in the average of a short run.
+class ExponentialMovingAverage {
+ public:
+  ExponentialMovingAverage(NamedTensors params, float decay);
+  void Update();
+  // "ema.<parameter name>" averages and "ema.updates", for checkpoints.
+  NamedTensors State() const;
+  // Exchanges the parameters' values with the averages (twice restores both): evaluation runs on the averages.
+  void Swap();
+  // Starts the average over from the parameters' current values.
+  void Restart();
+
+ private:
+  NamedTensors params_;
+  float decay_;
+  std::vector<Tensor> average_;
+  Tensor updates_;  // scalar, so it checkpoints with the averages
+};
+
 // Scales all gradients so their global L2 norm is at most max_norm; returns the norm before clipping.
 float ClipGradNorm(const std::vector<Tensor>& params, float max_norm);
 // Its two halves, for gradients spread over ranks (distributed/collectives.h sums the squares over the ranks):

@@ -1,5 +1,6 @@
 #include "core/optim.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "gtest/gtest.h"
@@ -25,6 +26,33 @@ TEST(OptimTest, SgdMomentumAndNesterovFollowPyTorchFormulas) {
   nag.Step(0.1f);  // v = 1, d = 1 + 0.9 = 1.9, w = 0.81
   nag.Step(0.1f);  // v = 1.9, d = 1 + 1.71 = 2.71, w = 0.539
   EXPECT_NEAR(nesterov[0].second.item(), 0.539f, 1e-6);
+}
+
+TEST(OptimTest, MovingAverageWarmsItsDecayUpAndSwapsBothWays) {
+  NamedTensors p = OneParam(0.f, 0.f);
+  ExponentialMovingAverage average(p, 0.5f);
+  Tensor w = p[0].second;
+  float expected = 0.f;  // the average starts at the initial weights
+  for (int t = 1; t <= 20; ++t) {
+    w.CopyFrom(Tensor::FromVector({static_cast<float>(t)}, {1}));  // the weights after step t
+    average.Update();
+    const float d = std::min(0.5f, (1.f + t) / (10.f + t));  // 2/11 at t = 1; 0.5 from t = 9 on
+    expected = d * expected + (1 - d) * t;
+  }
+  EXPECT_NEAR(expected, 19.f, 1e-3);  // the average lags the weights (20) by d / (1 - d) = 1 step
+  average.Swap();
+  EXPECT_NEAR(w.item(), expected, 1e-5);
+  average.Swap();
+  EXPECT_EQ(w.item(), 20.f);
+  const NamedTensors state = average.State();
+  ASSERT_EQ(state.size(), 2u);
+  EXPECT_EQ(state[0].first, "ema.p");
+  EXPECT_NEAR(state[0].second.item(), expected, 1e-5);
+  EXPECT_EQ(state[1].first, "ema.updates");
+  EXPECT_EQ(state[1].second.item(), 20.f);
+  average.Restart();
+  EXPECT_EQ(average.State()[0].second.item(), 20.f);
+  EXPECT_EQ(average.State()[1].second.item(), 0.f);
 }
 
 TEST(OptimTest, AdamFirstStepMovesByLr) {

@@ -210,6 +210,11 @@ int InspectCommand(const std::vector<std::string>& args) {
   };
   std::printf("written by %s rank(s), expert-parallel %s (loads at any layout: experts are stored by global id)\n",
               value_of("world_size", "1").c_str(), value_of("expert_parallel", "1").c_str());
+  for (const auto& [name, t] : GroupTensors(*ckpt, "ema")) {
+    if (name != "ema.updates") continue;
+    std::printf("moving average of the weights: %lld updates, optimizer.ema_decay %g (what eval reads)\n",
+                static_cast<long long>(t.item()), ckpt->config.optimizer().ema_decay());
+  }
   for (const auto& [key, value] : ckpt->values) {
     if (key.rfind("expert_load/", 0) == 0) {
       std::printf("%s experts' share of routed tokens (last logged interval): %s\n", key.substr(12).c_str(), value.c_str());

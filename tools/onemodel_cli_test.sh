@@ -75,7 +75,7 @@ tiny() {  # tiny DIM [extra task lines]
   cat <<PB
 name: "tiny"
 threads: 1
-optimizer { lr: 3e-3 }
+optimizer { lr: 3e-3 ema_decay: 0.99 }
 train { max_steps: 12 log_every: 4 checkpoint_every: 6 eval_every: 12 }
 model {
   dim: $1 heads: 2 image_channels: 4 audio_frame_stride: 4
@@ -103,8 +103,12 @@ expect "train again resumes and stops" 0 "resuming from .*ckpt-12" -- "$bin" tra
 expect "inspect" 0 "step 12" -- "$bin" inspect "$tmp/run"
 expect "inspect parts" 0 "encoder +[0-9]+" -- cat "$tmp/last_output"
 expect "inspect expert load" 0 "encoder experts' share of routed tokens" -- cat "$tmp/last_output"
+expect "inspect weight average" 0 "moving average of the weights: 12 updates, optimizer.ema_decay 0.99" -- \
+  cat "$tmp/last_output"
 expect "eval two checkpoints" 0 "fashion_mnist accuracy +translate_de_en bleu +translate_en_de bleu +caption_fashion exact_match +speech_recognition wer" -- \
   "$bin" eval --checkpoint "$tmp/run/ckpt-6" --checkpoint "$tmp/run" --examples 8 --out "$tmp/eval"
+expect "eval reads the weight average" 0 "run/ckpt-12: evaluating the moving average of its weights" -- \
+  cat "$tmp/last_output"
 expect "eval table rows" 0 "run/ckpt-12 +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+" -- cat "$tmp/last_output"
 check "eval json" grep -q '"headline": "bleu"' "$tmp/eval/eval.json"
 check "eval png" bash -c "head -c 8 '$tmp/eval/eval.png' | od -An -tx1 | grep -q '89 50 4e 47 0d 0a 1a 0a'"

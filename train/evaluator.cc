@@ -52,6 +52,14 @@ absl::StatusOr<std::vector<CheckpointEval>> EvaluateCheckpoints(const std::vecto
     if (!session.ok()) return absl::Status(session.status().code(), absl::StrCat(dir, ": ", session.status().message()));
     absl::Status s = RestoreTensors(*ckpt, "params", session->model->NamedParameters(), dir);
     if (!s.ok()) return s;
+    // A checkpoint that keeps a moving average of the weights (optimizer.ema_decay) is evaluated on it, as training
+    // evaluates.
+    if (!GroupTensors(*ckpt, "ema").empty()) {
+      NamedTensors into;
+      for (const auto& [name, p] : session->model->NamedParameters()) into.emplace_back("ema." + name, p);
+      if (s = RestoreTensors(*ckpt, "ema", into, dir); !s.ok()) return s;
+      if (options.print) std::printf("%s: evaluating the moving average of its weights\n", dir.c_str());
+    }
     for (const std::string& name : options.tasks) {
       if (session->TaskIndex(name) < 0) {
         std::vector<std::string> have;

@@ -39,6 +39,15 @@ absl::StatusOr<std::unique_ptr<Optimizer>> MakeOptimizer(const config::Optimizer
   return absl::InvalidArgumentError("config field optimizer.kind is not a known optimizer");
 }
 
+absl::StatusOr<std::unique_ptr<ExponentialMovingAverage>> MakeWeightAverage(const config::OptimizerConfig& c,
+                                                                            NamedTensors params) {
+  if (c.ema_decay() == 0) return nullptr;
+  if (!(c.ema_decay() > 0 && c.ema_decay() < 1)) {
+    return Invalid("optimizer.ema_decay", "must be in (0, 1) (0 keeps no average)", c.ema_decay());
+  }
+  return std::make_unique<ExponentialMovingAverage>(std::move(params), c.ema_decay());
+}
+
 absl::StatusOr<LrSchedule> MakeSchedule(const config::OptimizerConfig& optimizer,
                                         const config::ScheduleConfig& schedule, int64_t total_steps) {
   if (schedule.warmup_steps() < 0) return Invalid("schedule.warmup_steps", "must be >= 0", schedule.warmup_steps());

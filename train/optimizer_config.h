@@ -12,6 +12,9 @@
 namespace onemodel {
 
 absl::StatusOr<std::unique_ptr<Optimizer>> MakeOptimizer(const config::OptimizerConfig& config, NamedTensors params);
+// The moving average of the weights optimizer.ema_decay asks for, or null when it is 0.
+absl::StatusOr<std::unique_ptr<ExponentialMovingAverage>> MakeWeightAverage(const config::OptimizerConfig& config,
+                                                                            NamedTensors params);
 absl::StatusOr<LrSchedule> MakeSchedule(const config::OptimizerConfig& optimizer,
                                         const config::ScheduleConfig& schedule, int64_t total_steps);
 

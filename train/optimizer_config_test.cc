@@ -39,5 +39,23 @@ TEST(OptimizerConfigTest, BadValuesNameTheirField) {
   EXPECT_NE(s.status().message().find("schedule.min_lr_ratio"), std::string::npos);
 }
 
+TEST(OptimizerConfigTest, WeightAverageOnlyWhenAskedAndItsDecayIsChecked) {
+  auto off = MakeWeightAverage(config::OptimizerConfig(), Params());
+  ASSERT_TRUE(off.ok());
+  EXPECT_EQ(*off, nullptr);
+  auto e = ParseExperiment("optimizer { ema_decay: 0.999 }", "inline");
+  ASSERT_TRUE(e.ok());
+  auto on = MakeWeightAverage(e->optimizer(), Params());
+  ASSERT_TRUE(on.ok()) << on.status();
+  EXPECT_NE(*on, nullptr);
+  for (const char* text : {"optimizer { ema_decay: 1 }", "optimizer { ema_decay: -0.5 }"}) {
+    auto bad = ParseExperiment(text, "inline");
+    ASSERT_TRUE(bad.ok());
+    auto average = MakeWeightAverage(bad->optimizer(), Params());
+    ASSERT_FALSE(average.ok()) << text;
+    EXPECT_NE(average.status().message().find("optimizer.ema_decay"), std::string::npos) << average.status();
+  }
+}
+
 }  // namespace
 }  // namespace onemodel

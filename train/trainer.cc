@@ -160,6 +160,9 @@ absl::StatusOr<TrainResult> Train(const config::Experiment& config, const TrainO
   if (!optimizer.ok()) return optimizer.status();
   absl::StatusOr<LrSchedule> schedule = MakeSchedule(config.optimizer(), config.schedule(), tc.max_steps());
   if (!schedule.ok()) return schedule.status();
+  absl::StatusOr<std::unique_ptr<ExponentialMovingAverage>> average =
+      MakeWeightAverage(config.optimizer(), model.NamedParameters());
+  if (!average.ok()) return average.status();
 
   // Resume from the run directory's latest checkpoint, if any (written at any layout: experts by global id).
   std::vector<int64_t> positions(num_tasks, 0);
@@ -171,6 +174,12 @@ absl::StatusOr<TrainResult> Train(const config::Experiment& config, const TrainO
     if (!s.ok()) return s;
     s = RestoreTensors(*ckpt, "optimizer", (*optimizer)->State(), *latest, ranks.expert_shard());
     if (!s.ok()) return s;
+    if (*average && GroupTensors(*ckpt, "ema").empty()) {
+      (*average)->Restart();  // turned on part-way: the average starts from the resumed weights
+    } else if (*average) {
+      s = RestoreTensors(*ckpt, "ema", (*average)->State(), *latest, ranks.expert_shard());
+      if (!s.ok()) return s;
+    }
     for (size_t i = 0; i < num_tasks; ++i) {
       const std::string key = absl::StrCat("position/", session.tasks[i]->Head().task);
       const auto it = ckpt->values.find(key);
@@ -227,20 +236,19 @@ absl::StatusOr<TrainResult> Train(const config::Experiment& config, const TrainO
     CheckpointContents c;
     c.step = at;
     c.config = config;
-    NamedTensors dense_params, expert_params, dense_state, expert_state;
-    for (const auto& p : ByGlobalExpertId(model.NamedParameters(), ranks.expert_shard())) {
-      (distributed::IsExpertParameter(p.first) ? expert_params : dense_params).push_back(p);
-    }
-    for (const auto& p : ByGlobalExpertId((*optimizer)->State(), ranks.expert_shard())) {
-      (distributed::IsExpertParameter(p.first) ? expert_state : dense_state).push_back(p);
-    }
-    if (lead) {
-      c.groups["params"] = dense_params;
-      c.groups["optimizer"] = dense_state;
-    }
-    if (ranks.writes_experts() && !expert_params.empty()) {
-      c.groups[absl::StrCat("params.experts-", ranks.expert_shard())] = expert_params;
-      c.groups[absl::StrCat("optimizer.experts-", ranks.expert_shard())] = expert_state;
+    // Dense tensors go to "<group>" (rank 0), each expert shard's to "<group>.experts-<shard>".
+    std::vector<std::pair<std::string, NamedTensors>> groups = {{"params", model.NamedParameters()},
+                                                                {"optimizer", (*optimizer)->State()}};
+    if (*average) groups.emplace_back("ema", (*average)->State());
+    for (const auto& [group, tensors] : groups) {
+      NamedTensors dense, experts;
+      for (const auto& p : ByGlobalExpertId(tensors, ranks.expert_shard())) {
+        (distributed::IsExpertParameter(p.first) ? experts : dense).push_back(p);
+      }
+      if (lead) c.groups[group] = dense;
+      if (ranks.writes_experts() && !experts.empty()) {
+        c.groups[absl::StrCat(group, ".experts-", ranks.expert_shard())] = experts;
+      }
     }
     for (size_t i = 0; i < num_tasks; ++i) {
       c.values[absl::StrCat("position/", session.tasks[i]->Head().task)] = absl::StrCat(positions[i]);
@@ -292,6 +300,7 @@ absl::StatusOr<TrainResult> Train(const config::Experiment& config, const TrainO
     const float lr = schedule->At(step);
     (*optimizer)->Step(lr);
     (*optimizer)->ZeroGrad();
+    if (*average) (*average)->Update();
     result.losses.push_back(step_loss);
     ++interval.steps;
 
@@ -334,6 +343,7 @@ absl::StatusOr<TrainResult> Train(const config::Experiment& config, const TrainO
     }
     const bool at_end = step == tc.max_steps();
     if (tc.eval_every() > 0 && (step % tc.eval_every() == 0 || at_end)) {
+      if (*average) (*average)->Swap();  // evaluate the averaged weights
       if (eval_model) s = ranks.GatherOnRankZero(model.NamedParameters(), eval_model->NamedParameters());
       else s = ranks.GatherOnRankZero(model.NamedParameters(), {});
       if (!s.ok()) return s;
@@ -343,6 +353,7 @@ absl::StatusOr<TrainResult> Train(const config::Experiment& config, const TrainO
         if (!eval.ok()) return eval.status();
         result.final_eval = *std::move(eval);
       }
+      if (*average) (*average)->Swap();
       if (s = ranks.Barrier(); !s.ok()) return s;
     }
     if ((tc.checkpoint_every() > 0 && step % tc.checkpoint_every() == 0) || step == last || stop_votes > 0) {

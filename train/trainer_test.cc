@@ -10,18 +10,21 @@
 #include "gtest/gtest.h"
 #include "tasks/task.h"
 #include "train/checkpoint.h"
+#include "train/evaluator.h"
 #include "train/toy_tasks.h"
 
 namespace onemodel {
 namespace {
 
-NamedTensors Params(const std::string& run_dir) {
+NamedTensors Group(const std::string& run_dir, const std::string& group) {
   absl::StatusOr<std::string> latest = LatestCheckpoint(run_dir);
   CHECK(latest.ok()) << latest.status();
   absl::StatusOr<CheckpointContents> c = LoadCheckpoint(*latest);
   CHECK(c.ok()) << c.status();
-  return GroupTensors(*c, "params");
+  return GroupTensors(*c, group);
 }
+
+NamedTensors Params(const std::string& run_dir) { return Group(run_dir, "params"); }
 
 TEST(TrainerTest, ResumeIsBitExact) {
   const config::Experiment config = ToyConfig();
@@ -46,6 +49,60 @@ TEST(TrainerTest, ResumeIsBitExact) {
   }
   // Training did something: the losses are not constant.
   EXPECT_NE(a->losses.front(), a->losses.back());
+}
+
+float Scalar(const NamedTensors& tensors, const std::string& name) {
+  for (const auto& [n, t] : tensors) {
+    if (n == name) return t.item();
+  }
+  ADD_FAILURE() << "no tensor " << name;
+  return 0;
+}
+
+TEST(TrainerTest, WeightAverageResumesBitExactAndIsWhatEvaluationReads) {
+  config::Experiment plain = ToyConfig();
+  plain.mutable_train()->set_eval_every(8);
+  config::Experiment averaged = plain;
+  averaged.mutable_optimizer()->set_ema_decay(0.9f);
+  const std::string plain_dir = EmptyRunDir("ema_plain"), whole = EmptyRunDir("ema_whole");
+  const std::string split = EmptyRunDir("ema_split"), late = EmptyRunDir("ema_late");
+  absl::StatusOr<TrainResult> p = Train(plain, QuietRun(plain_dir));
+  absl::StatusOr<TrainResult> a = Train(averaged, QuietRun(whole));
+  ASSERT_TRUE(p.ok() && a.ok()) << p.status() << a.status();
+  ASSERT_TRUE(Train(averaged, QuietRun(split, 4)).ok());
+  ASSERT_TRUE(Train(averaged, QuietRun(split)).ok());
+  ASSERT_TRUE(Train(plain, QuietRun(late, 5)).ok());  // the average turned on at step 6
+  ASSERT_TRUE(Train(averaged, QuietRun(late)).ok());
+
+  // The average does not change training; it resumes bit-exactly; it is not the weights.
+  const NamedTensors raw = Params(plain_dir), params = Params(whole);
+  const NamedTensors average = Group(whole, "ema"), resumed = Group(split, "ema");
+  ASSERT_EQ(raw.size(), params.size());
+  ASSERT_EQ(average.size(), params.size() + 1);  // and the update count
+  ASSERT_EQ(resumed.size(), average.size());
+  bool differs = false;
+  for (size_t i = 0; i < params.size(); ++i) {
+    EXPECT_EQ(raw[i].second.ToVector(), params[i].second.ToVector()) << params[i].first;
+    EXPECT_EQ(average[i].second.ToVector(), resumed[i].second.ToVector()) << average[i].first;
+    differs = differs || average[i].second.ToVector() != params[i].second.ToVector();
+  }
+  EXPECT_TRUE(differs);
+  EXPECT_EQ(Scalar(average, "ema.updates"), 8.f);
+  EXPECT_EQ(Scalar(Group(late, "ema"), "ema.updates"), 3.f);
+
+  // Training's final evaluation and `onemodel eval` read the average.
+  absl::StatusOr<std::vector<CheckpointEval>> evals = EvaluateCheckpoints({whole, plain_dir}, {{}, 0, false});
+  ASSERT_TRUE(evals.ok()) << evals.status();
+  for (const char* task : {"test_copy", "test_quadrant"}) {
+    const double from_training = a->final_eval.at(task).at("loss");
+    EXPECT_NE(from_training, p->final_eval.at(task).at("loss")) << task;
+    for (const auto& [name, r] : (*evals)[0].tasks) {
+      if (name == task) EXPECT_EQ(r.metrics[0].second, from_training) << task;
+    }
+    for (const auto& [name, r] : (*evals)[1].tasks) {
+      if (name == task) EXPECT_EQ(r.metrics[0].second, p->final_eval.at(task).at("loss")) << task;
+    }
+  }
 }
 
 TEST(TrainerTest, CheckpointOfAnotherModelShapeIsAClearError) {

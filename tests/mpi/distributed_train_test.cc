@@ -2,9 +2,10 @@
 // - Equivalence: the toy config (two tasks, one of variable-length sequences, dropout, noisy top-k MoE and
 //   Multi-Head MoE, gradient accumulation, clipping) trained 20 steps with every batch shared by the ranks, at
 //   EP = world and (4 ranks) at DP 2 x EP 2, loses at every step what one process loses (within 1e-5 relative);
-//   the one-process reference runs on every rank alone. Rank 0's evaluation (of a gathered copy) matches too.
-// - Reshard (4 ranks): a checkpoint written by 4 ranks at step 10 resumes at 2 ranks and at 1 with the next-step
-//   loss of the uninterrupted 4-rank run.
+//   the one-process reference runs on every rank alone. Rank 0's evaluation (of a gathered copy of the weights'
+//   moving average, which each rank keeps for its shard) matches too.
+// - Reshard (4 ranks): a checkpoint written by 4 ranks at step 10 (weights, optimizer state and average) resumes at
+//   2 ranks and at 1 with the next-step loss of the uninterrupted 4-rank run.
 #include <cmath>
 #include <filesystem>
 
@@ -31,6 +32,7 @@ config::Experiment Config(int expert_parallel) {
   c.mutable_tasks(0)->set_batch_size(8);
   c.mutable_tasks(1)->set_batch_size(6);  // 4 ranks: shares of 1 and 2 rows
   c.mutable_distributed()->set_expert_parallel(expert_parallel);
+  c.mutable_optimizer()->set_ema_decay(0.9f);
   return c;
 }
 
