@@ -98,6 +98,22 @@ std::string LoadList(const std::vector<double>& load, double samples) {
   return absl::StrJoin(parts, ",");
 }
 
+// The moving average's values in the parameters for the life of the object (none: nothing happens).
+class SwappedIn {
+ public:
+  explicit SwappedIn(ExponentialMovingAverage* average) : average_(average) {
+    if (average_ != nullptr) average_->Swap();
+  }
+  ~SwappedIn() {
+    if (average_ != nullptr) average_->Swap();
+  }
+  SwappedIn(const SwappedIn&) = delete;
+  SwappedIn& operator=(const SwappedIn&) = delete;
+
+ private:
+  ExponentialMovingAverage* average_;
+};
+
 absl::StatusOr<std::map<std::string, std::map<std::string, double>>> EvaluateAll(const Session& session,
                                                                                  const model::MultiModel& model,
                                                                                  int64_t step, MetricsWriter* writer,
@@ -174,11 +190,15 @@ absl::StatusOr<TrainResult> Train(const config::Experiment& config, const TrainO
     if (!s.ok()) return s;
     s = RestoreTensors(*ckpt, "optimizer", (*optimizer)->State(), *latest, ranks.expert_shard());
     if (!s.ok()) return s;
-    if (*average && GroupTensors(*ckpt, "ema").empty()) {
+    const bool has_average = !GroupTensors(*ckpt, "ema").empty();
+    if (*average && !has_average) {
       (*average)->Restart();  // turned on part-way: the average starts from the resumed weights
     } else if (*average) {
       s = RestoreTensors(*ckpt, "ema", (*average)->State(), *latest, ranks.expert_shard());
       if (!s.ok()) return s;
+    } else if (has_average && print) {
+      std::printf("note: %s keeps a moving average of the weights; this config (optimizer.ema_decay 0) drops it, so "
+                  "later checkpoints evaluate on the weights themselves\n", latest->c_str());
     }
     for (size_t i = 0; i < num_tasks; ++i) {
       const std::string key = absl::StrCat("position/", session.tasks[i]->Head().task);
@@ -343,7 +363,9 @@ absl::StatusOr<TrainResult> Train(const config::Experiment& config, const TrainO
     }
     const bool at_end = step == tc.max_steps();
     if (tc.eval_every() > 0 && (step % tc.eval_every() == 0 || at_end)) {
-      if (*average) (*average)->Swap();  // evaluate the averaged weights
+      // Evaluate the averaged weights; swapped back on every way out of this block, so no checkpoint stores them
+      // as the weights.
+      const SwappedIn averaged(average->get());
       if (eval_model) s = ranks.GatherOnRankZero(model.NamedParameters(), eval_model->NamedParameters());
       else s = ranks.GatherOnRankZero(model.NamedParameters(), {});
       if (!s.ok()) return s;
@@ -353,7 +375,6 @@ absl::StatusOr<TrainResult> Train(const config::Experiment& config, const TrainO
         if (!eval.ok()) return eval.status();
         result.final_eval = *std::move(eval);
       }
-      if (*average) (*average)->Swap();
       if (s = ranks.Barrier(); !s.ok()) return s;
     }
     if ((tc.checkpoint_every() > 0 && step % tc.checkpoint_every() == 0) || step == last || stop_votes > 0) {

@@ -93,15 +93,19 @@ TEST(TrainerTest, WeightAverageResumesBitExactAndIsWhatEvaluationReads) {
   // Training's final evaluation and `onemodel eval` read the average.
   absl::StatusOr<std::vector<CheckpointEval>> evals = EvaluateCheckpoints({whole, plain_dir}, {{}, 0, false});
   ASSERT_TRUE(evals.ok()) << evals.status();
+  ASSERT_EQ(evals->size(), 2u);
+  const auto evaluated = [](const CheckpointEval& e, const std::string& task) {
+    for (const auto& [name, r] : e.tasks) {
+      if (name == task) return r.metrics.at(0).second;
+    }
+    ADD_FAILURE() << e.checkpoint << " has no evaluation of " << task;
+    return -1.0;
+  };
   for (const char* task : {"test_copy", "test_quadrant"}) {
-    const double from_training = a->final_eval.at(task).at("loss");
-    EXPECT_NE(from_training, p->final_eval.at(task).at("loss")) << task;
-    for (const auto& [name, r] : (*evals)[0].tasks) {
-      if (name == task) EXPECT_EQ(r.metrics[0].second, from_training) << task;
-    }
-    for (const auto& [name, r] : (*evals)[1].tasks) {
-      if (name == task) EXPECT_EQ(r.metrics[0].second, p->final_eval.at(task).at("loss")) << task;
-    }
+    const double from_training = a->final_eval.at(task).at("loss"), raw_loss = p->final_eval.at(task).at("loss");
+    EXPECT_NE(from_training, raw_loss) << task;
+    EXPECT_EQ(evaluated((*evals)[0], task), from_training) << task;
+    EXPECT_EQ(evaluated((*evals)[1], task), raw_loss) << task;
   }
 }
 

@@ -8,6 +8,7 @@
 //   2 ranks and at 1 with the next-step loss of the uninterrupted 4-rank run.
 #include <cmath>
 #include <filesystem>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "distributed/mpi_communicator.h"
@@ -122,6 +123,22 @@ TEST(DistributedTrainTest, CheckpointOfFourRanksResumesAtTwoAndOne) {
     ASSERT_TRUE(r.ok()) << r.status();
     EXPECT_EQ(r->first_step, 11);
     ExpectSameLosses(r->losses, {want[10]});
+  }
+  ASSERT_TRUE(world.Barrier().ok());
+  // Both resumed layouts carried the average on alike: equal values at step 11 (by global expert id).
+  if (world.rank() == 0) {
+    absl::StatusOr<CheckpointContents> two = LoadCheckpoint(at2 + "/ckpt-11"), one = LoadCheckpoint(at1 + "/ckpt-11");
+    ASSERT_TRUE(two.ok() && one.ok()) << two.status() << one.status();
+    std::map<std::string, std::vector<float>> by_name;
+    for (const auto& [name, t] : GroupTensors(*one, "ema")) by_name[name] = t.ToVector();
+    const NamedTensors average = GroupTensors(*two, "ema");
+    ASSERT_EQ(average.size(), by_name.size());
+    for (const auto& [name, t] : average) {
+      ASSERT_EQ(by_name.count(name), 1u) << name;
+      const std::vector<float> got = t.ToVector(), want_values = by_name[name];
+      ASSERT_EQ(got.size(), want_values.size()) << name;
+      for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want_values[i], 1e-5f) << name << "[" << i << "]";
+    }
   }
   ASSERT_TRUE(world.Barrier().ok());
 }
