@@ -148,6 +148,12 @@ NamedTensors ExponentialMovingAverage::State() const {
   return out;
 }
 
+NamedTensors ExponentialMovingAverage::AsAverages(const NamedTensors& params) {
+  std::vector<Tensor> tensors;
+  for (const auto& [_, p] : params) tensors.push_back(p);
+  return NameState("ema", params, tensors);
+}
+
 void ExponentialMovingAverage::Restart() {
   for (size_t i = 0; i < params_.size(); ++i) average_[i].CopyFrom(params_[i].second);
   updates_.data<float>()[0] = 0.f;

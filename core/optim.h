@@ -69,6 +69,9 @@ class ExponentialMovingAverage {
   void Update();
   // "ema.<parameter name>" averages and "ema.updates", for checkpoints.
   NamedTensors State() const;
+  // `params` under their averages' names in State(): restoring a checkpoint's averages into them loads the averages
+  // as the weights (what evaluation of a checkpoint wants).
+  static NamedTensors AsAverages(const NamedTensors& params);
   // Exchanges the parameters' values with the averages (twice restores both): evaluation runs on the averages.
   void Swap();
   // Starts the average over from the parameters' current values.

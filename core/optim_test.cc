@@ -50,6 +50,10 @@ TEST(OptimTest, MovingAverageWarmsItsDecayUpAndSwapsBothWays) {
   EXPECT_NEAR(state[0].second.item(), expected, 1e-5);
   EXPECT_EQ(state[1].first, "ema.updates");
   EXPECT_EQ(state[1].second.item(), 20.f);
+  const NamedTensors named = ExponentialMovingAverage::AsAverages(p);  // the weights under their averages' names
+  ASSERT_EQ(named.size(), 1u);
+  EXPECT_EQ(named[0].first, state[0].first);
+  EXPECT_EQ(named[0].second.item(), 20.f);
   average.Restart();
   EXPECT_EQ(average.State()[0].second.item(), 20.f);
   EXPECT_EQ(average.State()[1].second.item(), 0.f);

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "core/optim.h"
 #include "nlohmann/json.hpp"
 #include "train/bar_chart.h"
 #include "train/checkpoint.h"
@@ -55,8 +56,7 @@ absl::StatusOr<std::vector<CheckpointEval>> EvaluateCheckpoints(const std::vecto
     // A checkpoint that keeps a moving average of the weights (optimizer.ema_decay) is evaluated on it, as training
     // evaluates.
     if (!GroupTensors(*ckpt, "ema").empty()) {
-      NamedTensors into;
-      for (const auto& [name, p] : session->model->NamedParameters()) into.emplace_back("ema." + name, p);
+      const NamedTensors into = ExponentialMovingAverage::AsAverages(session->model->NamedParameters());
       if (s = RestoreTensors(*ckpt, "ema", into, dir); !s.ok()) return s;
       if (options.print) std::printf("%s: evaluating the moving average of its weights\n", dir.c_str());
     }
