@@ -5,6 +5,7 @@
 #include <limits>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "glog/logging.h"
 
 namespace onemodel::model {
@@ -59,7 +60,7 @@ class Histories {
   const WordLogProb& lm_;
   const LexiconDecodeOptions& options_;
   std::vector<Entry> entries_;
-  std::map<std::pair<int, int>, int> ids_;
+  absl::flat_hash_map<std::pair<int, int>, int> ids_;
 };
 
 }  // namespace
@@ -92,14 +93,22 @@ std::vector<int> CtcLexiconDecoder::Decode(const std::vector<float>& log_probs, 
   CHECK(blank_ < classes && boundary_ < classes) << classes << " classes hold neither the blank nor the boundary";
   Histories histories(lm_, options_);
   using Key = std::pair<int, int>;  // (history, trie node); node 0 between words
-  std::map<Key, Probs> beam{{{0, 0}, Probs{0.f, kNegInf}}};
+  struct Hypothesis {
+    float score;  // its probability and its words' language-model score: what the beam ranks
+    Key key;
+    Probs probs;
+  };
+  std::vector<Hypothesis> beam{{0.f, {0, 0}, Probs{0.f, kNegInf}}};
+  absl::flat_hash_map<Key, Probs> next;
   auto last_label = [&](const Key& key) {
     return key.second != 0 ? nodes_[key.second].label : histories.empty(key.first) ? -1 : boundary_;
   };
   for (int64_t t = 0; t < frames; ++t) {
     const float* lp = log_probs.data() + t * classes;
-    std::map<Key, Probs> next;
-    for (const auto& [key, p] : beam) {
+    next.clear();
+    for (const Hypothesis& h : beam) {
+      const Key& key = h.key;
+      const Probs& p = h.probs;
       const float total = p.total();
       const int last = last_label(key);
       Probs& same = next[key];
@@ -128,18 +137,24 @@ std::vector<int> CtcLexiconDecoder::Decode(const std::vector<float>& log_probs, 
         }
       }
     }
-    std::vector<std::pair<float, Key>> ranked;
-    for (const auto& [key, p] : next) ranked.push_back({p.total() + histories.Score(key.first), key});
+    // The likeliest `beam` hypotheses, ties broken by key so that the search does not depend on the hash order.
+    std::vector<Hypothesis> ranked;
+    ranked.reserve(next.size());
+    for (const auto& [key, p] : next) ranked.push_back({p.total() + histories.Score(key.first), key, p});
     const size_t keep = std::min<size_t>(ranked.size(), options_.beam);
     std::partial_sort(ranked.begin(), ranked.begin() + keep, ranked.end(),
-                      [](const auto& a, const auto& b) { return a.first > b.first; });
-    beam.clear();
-    for (size_t i = 0; i < keep; ++i) beam.emplace(ranked[i].second, next.at(ranked[i].second));
+                      [](const Hypothesis& a, const Hypothesis& b) {
+                        return a.score != b.score ? a.score > b.score : a.key < b.key;
+                      });
+    ranked.resize(keep);
+    beam = std::move(ranked);
   }
   // A transcript ends at the end of a word's pronunciation (or is empty), never after a boundary; a word's
   // pronunciations ending in the last frame sum.
   std::map<int, float> ends;  // history -> log-probability
-  for (const auto& [key, p] : beam) {
+  for (const Hypothesis& h : beam) {
+    const Key& key = h.key;
+    const Probs& p = h.probs;
     std::vector<int> candidates;
     if (key.second == 0) {
       if (histories.empty(key.first)) candidates.push_back(key.first);

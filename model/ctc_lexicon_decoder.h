@@ -20,7 +20,9 @@ namespace onemodel::model {
 using WordLogProb = std::function<float(int previous, int word)>;
 
 struct LexiconDecodeOptions {
-  int beam = 128;           // hypotheses kept after each frame
+  // Hypotheses kept after each frame. The default main job's speech, held-out WER over three seeds: 128, 0.144 on
+  // average; 512, 0.132; seed 3 at 1,024 and 2,048 no better than at 512 (README, lexicon decoding).
+  int beam = 512;
   float lm_weight = 1.f;
   float word_bonus = 0.f;
   float label_floor = -12;  // labels less likely than this at a frame are not tried there (log-probability)

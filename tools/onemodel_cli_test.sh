@@ -115,10 +115,11 @@ check "eval png" bash -c "head -c 8 '$tmp/eval/eval.png' | od -An -tx1 | grep -q
 # The same checkpoint decoding speech through its phoneme head and the training transcripts' lexicon
 # (the decoding options live in the checkpoint's config).
 cp -r "$tmp/run/ckpt-12" "$tmp/ckpt-12-lexicon"
-sed -i '0,/key: "phoneme_ctc_weight"/s//key: "decode"\n      value: "lexicon"\n    }\n    options {\n      key: "missing_boundary_cost"\n      value: "1"\n    }\n    options {\n      key: "phoneme_ctc_weight"/' \
+sed -i '0,/key: "phoneme_ctc_weight"/s//key: "decode"\n      value: "lexicon"\n    }\n    options {\n      key: "missing_boundary_cost"\n      value: "1"\n    }\n    options {\n      key: "lexicon_beam"\n      value: "64"\n    }\n    options {\n      key: "phoneme_ctc_weight"/' \
   "$tmp/ckpt-12-lexicon/manifest.pbtxt"
 check "the lexicon's decoding is configured" grep -q '"lexicon"' "$tmp/ckpt-12-lexicon/manifest.pbtxt"
 check "words may follow without a boundary" grep -q '"missing_boundary_cost"' "$tmp/ckpt-12-lexicon/manifest.pbtxt"
+check "the search's beam is configured" grep -q '"lexicon_beam"' "$tmp/ckpt-12-lexicon/manifest.pbtxt"
 expect "eval decodes speech with the lexicon" 0 "ckpt-12-lexicon +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+" -- \
   "$bin" eval --checkpoint "$tmp/ckpt-12-lexicon" --examples 8 --out "$tmp/eval_lexicon"
 expect "eval unknown task" 1 "--tasks: .* has no task 'parsing'" -- \
@@ -143,6 +144,8 @@ bad_config "class names longer than max_length" 's|eval_examples: 50 max_length:
   'tasks\[0\].max_length: 3 would cut class names \(the longest, "[a-z -]+", is [0-9]+ subwords with its end of sentence\)'
 bad_config "negative missing-boundary cost" 's|key: "phoneme_ctc_weight" value: "0.2"|key: "phoneme_ctc_weight" value: "0.2" } options { key: "missing_boundary_cost" value: "-1"|' \
   'tasks\[4\].options\[missing_boundary_cost\]: "-1" is not a number >= 0'
+bad_config "lexicon beam of 0" 's|key: "phoneme_ctc_weight" value: "0.2"|key: "phoneme_ctc_weight" value: "0.2" } options { key: "lexicon_beam" value: "0"|' \
+  'tasks\[4\].options\[lexicon_beam\]: "0" is not a whole number >= 1'
 bad_config "unregistered task" 's|name: "translate_de_en"|name: "translate_de_fr"|' \
   "tasks\[1\].name: 'translate_de_fr' is not a registered task"
 bad_config "unknown task option" 's|eval_examples: 50 |eval_examples: 50 options { key: "colour" value: "red" } |' \

@@ -17,10 +17,11 @@
 // transcripts' words under their dictionary pronunciations and a word bigram model of the training transcripts,
 // weighted by option `lm_weight` (default 1), each word adding option `word_bonus` (default 0;
 // tasks/speech/word_lexicon.h); option `missing_boundary_cost` (absent: words are boundary-separated) lets a word
-// follow the previous one without the boundary label, at that cost (model::LexiconDecodeOptions). The task's
-// beam_size and decode_ctc_weight apply to "subwords". Option `attention_decoder` ("true", the default; "false":
-// needs decode "lexicon") says whether the task trains the attention decoder at all: without it a speech step
-// trains the encoder through its CTC losses only.
+// follow the previous one without the boundary label, at that cost; option `lexicon_beam` is how many hypotheses
+// the search keeps after each frame (model::LexiconDecodeOptions::beam). The task's beam_size and decode_ctc_weight
+// apply to "subwords". Option `attention_decoder` ("true", the default; "false": needs decode "lexicon") says
+// whether the task trains the attention decoder at all: without it a speech step trains the encoder through its CTC
+// losses only.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -234,6 +235,8 @@ class SpeechTask : public Task {
       const std::vector<int64_t> rows(order.begin() + begin, order.begin() + std::min(n, begin + kEvalBatch));
       if (lexicon_) {
         const std::vector<std::vector<float>> log_probs = model.AuxiliaryCtcLogProbs(task, Gather(split, rows));
+        // One search per thread: each is serial, and a batch's take from a few ms to a second each.
+#pragma omp parallel for schedule(dynamic, 1)
         for (size_t i = 0; i < rows.size(); ++i) out[rows[i]] = lexicon_->Decode(log_probs[i], weights_.phonemes + 1);
         continue;
       }
@@ -352,8 +355,8 @@ absl::StatusOr<std::string> EitherOption(const TaskContext& context, const std::
 absl::StatusOr<std::unique_ptr<Task>> Create(const TaskContext& context) {
   absl::Status s =
       CheckOptions(context, {"vocab_dir", "spec_augment", "ctc_weight", "decode_ctc_weight", "phoneme_ctc_weight",
-                             "decode", "lm_weight", "word_bonus", "missing_boundary_cost", "attention_decoder",
-                             "mel_warp"});
+                             "decode", "lm_weight", "word_bonus", "missing_boundary_cost", "lexicon_beam",
+                             "attention_decoder", "mel_warp"});
   if (!s.ok()) return s;
   if (s = CheckDecodingFields(context); !s.ok()) return s;
   const config::TaskConfig& c = context.config;
@@ -399,6 +402,12 @@ absl::StatusOr<std::unique_ptr<Task>> Create(const TaskContext& context) {
   absl::StatusOr<float> missing_boundary_cost =
       WeightOption(context, "missing_boundary_cost", std::numeric_limits<float>::infinity());
   if (!missing_boundary_cost.ok()) return missing_boundary_cost.status();
+  int lexicon_beam = model::LexiconDecodeOptions().beam;
+  if (const std::string beam = OptionOr(context, "lexicon_beam", absl::StrCat(lexicon_beam));
+      !absl::SimpleAtoi(beam, &lexicon_beam) || lexicon_beam < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(OptionField(context, "lexicon_beam"), ": \"", beam, "\" is not a whole number >= 1"));
+  }
   absl::StatusOr<std::shared_ptr<const data::SubwordVocab>> vocab = LoadVocabOption(context);
   if (!vocab.ok()) return vocab.status();
   std::vector<Utterance> splits[3];
@@ -424,6 +433,7 @@ absl::StatusOr<std::unique_ptr<Task>> Create(const TaskContext& context) {
       options.lm_weight = *lm_weight;
       options.word_bonus = *word_bonus;
       if (c.options().count("missing_boundary_cost") > 0) options.missing_boundary = -*missing_boundary_cost;
+      options.beam = lexicon_beam;
       absl::StatusOr<std::unique_ptr<WordLexicon>> built = WordLexicon::Build(transcripts, labels, *phonemes, options);
       if (!built.ok()) return absl::FailedPreconditionError(absl::StrCat(train_tsv, ": ", built.status().message()));
       lexicon = *std::move(built);
