@@ -105,7 +105,10 @@ std::vector<int> CtcLexiconDecoder::Decode(const std::vector<float>& log_probs, 
   };
   for (int64_t t = 0; t < frames; ++t) {
     const float* lp = log_probs.data() + t * classes;
+    // absl's clear() frees a table of more than 127 slots: reserving what the last frame needed spares the regrowth.
+    const size_t expected = next.size();
     next.clear();
+    next.reserve(expected);
     for (const Hypothesis& h : beam) {
       const Key& key = h.key;
       const Probs& p = h.probs;

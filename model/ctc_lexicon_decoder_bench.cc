@@ -12,9 +12,12 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <random>
 #include <set>
@@ -87,6 +90,7 @@ Run Ours(const Problem& p, int beam) {
   LexiconDecodeOptions options;
   options.beam = beam;
   options.lm_weight = 0;
+  options.label_floor = -std::numeric_limits<float>::infinity();  // every label tried at every frame, as flashlight
   options.missing_boundary = 0;  // flashlight's word boundary ("silence") is optional between words
   const CtcLexiconDecoder decoder(p.lexicon, kBlank, kBoundary, [](int, int) { return 0.f; }, options);
   Run r;
@@ -113,9 +117,9 @@ std::map<int, Run> Flashlight(const Problem& p, const std::vector<int>& beams, c
     emissions.write(reinterpret_cast<const char*>(lp.data()), static_cast<std::streamsize>(lp.size() * sizeof(float)));
   }
   lexicon.close(), frames.close(), emissions.close();
-  const std::string command = absl::StrCat(python, " tools/bench/lexicon_flashlight.py --dir ", dir, " --classes ",
-                                           kClasses, " --blank ", kBlank, " --boundary ", kBoundary, " --beams ",
-                                           absl::StrJoin(beams, ","));
+  const std::string command = absl::StrCat("'", python, "' tools/bench/lexicon_flashlight.py --dir '", dir,
+                                           "' --classes ", kClasses, " --blank ", kBlank, " --boundary ", kBoundary,
+                                           " --beams ", absl::StrJoin(beams, ","));
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return out;
   char line[256];
@@ -128,7 +132,10 @@ std::map<int, Run> Flashlight(const Problem& p, const std::vector<int>& beams, c
     for (std::string w; std::getline(words, w);) r.words.push_back(w);
     if (r.words.size() == p.truth.size()) out[beam] = r;
   }
-  pclose(pipe);
+  if (pclose(pipe) != 0) {
+    std::printf("flashlight: %s failed (its errors above)\n", command.c_str());
+    out.clear();
+  }
   return out;
 }
 
@@ -144,7 +151,7 @@ int Main() {
   char dir[] = "/tmp/lexicon_bench.XXXXXX";
   CHECK(mkdtemp(dir) != nullptr);
   const std::map<int, Run> theirs = Flashlight(p, beams, dir);
-  std::system(absl::StrCat("rm -rf ", dir).c_str());
+  std::filesystem::remove_all(dir);
   double ratio = 0;
   for (int beam : beams) {
     const Run ours = Ours(p, beam);
@@ -152,7 +159,7 @@ int Main() {
                 metrics::WordErrorRate(p.truth, ours.words).rate);
     auto it = theirs.find(beam);
     if (it == theirs.end()) {
-      std::printf("; flashlight: skipped (set ONEMODEL_TORCH_PYTHON; tools/bench/setup_torch.sh makes one)\n");
+      std::printf("; flashlight: skipped (ONEMODEL_TORCH_PYTHON unset or failing; tools/bench/setup_torch.sh)\n");
       continue;
     }
     ratio = it->second.ms_per_utterance / ours.ms_per_utterance;

@@ -20,7 +20,6 @@ def main():
     parser.add_argument("--boundary", type=int, required=True)
     parser.add_argument("--beams", required=True)
     args = parser.parse_args()
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
     trie = Trie(args.classes, args.boundary)
     words = 0
