@@ -18,10 +18,10 @@
 // weighted by option `lm_weight` (default 1), each word adding option `word_bonus` (default 0;
 // tasks/speech/word_lexicon.h); option `missing_boundary_cost` (absent: words are boundary-separated) lets a word
 // follow the previous one without the boundary label, at that cost; option `lexicon_beam` (default 512) is how many
-// hypotheses the search keeps after each frame (model::LexiconDecodeOptions::beam). The task's beam_size and decode_ctc_weight
-// apply to "subwords". Option `attention_decoder` ("true", the default; "false": needs decode "lexicon") says
-// whether the task trains the attention decoder at all: without it a speech step trains the encoder through its CTC
-// losses only.
+// hypotheses the search keeps after each frame (model::LexiconDecodeOptions::beam). The task's beam_size and
+// decode_ctc_weight apply to "subwords". Option `attention_decoder` ("true", the default; "false": needs decode
+// "lexicon") says whether the task trains the attention decoder at all: without it a speech step trains the encoder
+// through its CTC losses only.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
