@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The four-task default model (configs/default.pbtxt) trained with `device: CUDA` on a lent GPU machine, which has
 # CUDA but neither Bazel, nor Debian's packages, nor this machine's data, and takes at most 64 MiB of carried files
-# (speech's 329 MB feature cache is built there instead):
+# (speech's 650 MB feature cache is built there instead):
 #
 #   tools/gpu_default.sh pack DIR   here: DIR/default_gpu.tar.xz (≈ 61 MiB) holding onemodel with its libraries
 #                                   (portable build), espeak-ng with its libraries and voices, the asterisk

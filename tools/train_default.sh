@@ -11,8 +11,10 @@ quiet() { "$@" 2> >(grep -v -E '^[0-9.]+: src/main/tools/' >&2); }
 quiet bazel build //tools:onemodel
 onemodel=bazel-bin/tools/onemodel
 [[ -f data_cache/translation/subwords.model ]] || "$onemodel" prepare-data translation --out data_cache
-# The default decodes speech through its phoneme head: the cache must hold the training transcripts' phonemes.
-grep -q '"phonemes": "train' data_cache/speech/manifest.json 2> /dev/null ||
+# The default decodes speech through its phoneme head: the cache must hold the training transcripts' phonemes, and
+# it trains on prepare-data's default 24,000 utterances (a cache of an earlier default's 12,000 is rebuilt).
+manifest=data_cache/speech/manifest.json
+{ grep -q '"phonemes": "train' "$manifest" && grep -q '"train": 24000' "$manifest"; } 2> /dev/null ||
   "$onemodel" prepare-data speech --out data_cache --phonemes
 start=$(date +%s)
 "$onemodel" train --config configs/default.pbtxt --run "$run_dir"
