@@ -147,6 +147,21 @@ class CudaBackend {
   // Overwrites grad_x and grad_weight (either may be null). Every sum runs in a fixed order.
   virtual void DepthwiseConvBackward(const DepthwiseConvShape& s, const float* x, const float* weight,
                                      const float* grad_out, float* grad_x, float* grad_weight) = 0;
+  // Max or average pooling, channels last (core/ops/pool.cc): x [b, h, w, c] -> out [b, oh, ow, c] over kh x kw
+  // windows; padded taps take no part (never the max, not counted in the average). Max pooling writes each output's
+  // input element to argmax (-1 where a window holds no input); the backward overwrites grad_x (argmax unused for
+  // the average).
+  struct PoolShape {
+    int64_t b, h, w, c, kh, kw, oh, ow, stride_h, stride_w, pad_h, pad_w;
+  };
+  virtual void PoolForward(const PoolShape& s, bool max, const float* x, float* out, int64_t* argmax) = 0;
+  virtual void PoolBackward(const PoolShape& s, bool max, const int64_t* argmax, const float* grad_out,
+                            float* grad_x) = 0;
+  // x viewed as [outer, n, inner]: out[o, i] = max_j x[o, j, i] and argmax[o, i] its first j; the backward
+  // overwrites grad_x with g at each argmax and 0 elsewhere.
+  virtual void MaxAxis(const float* x, float* out, int64_t* argmax, int64_t outer, int64_t n, int64_t inner) = 0;
+  virtual void MaxAxisBackward(const float* g, const int64_t* argmax, float* grad_x, int64_t outer, int64_t n,
+                               int64_t inner) = 0;
 };
 
 // Null when onemodel was built without --config=cuda.

@@ -295,6 +295,27 @@ TEST(CudaOpsTest, DepthwiseConvolutionsMatchCpu) {
                    [](const std::vector<Tensor>& in) { return ops::DepthwiseConv2d(in[0], in[1], {}); }, 1e-4f);
 }
 
+// Pooling: overlapping windows (an input in several windows: the backward adds their gradients), padding (not a max,
+// not counted in an average), 1-D; and the max over each axis, with ties (the first index wins on both devices).
+TEST(CudaOpsTest, PoolingAndMaxMatchCpu) {
+  ops::Pool2dOptions overlapping{3, 2, 2, 1, 1, 0};
+  for (const ops::Pool2dOptions& o : {ops::Pool2dOptions{}, overlapping}) {
+    const Tensor x = RandomCpu({2, 9, 7, 37}, -1, 1, 80);
+    CompareOnDevices({x}, [o](const std::vector<Tensor>& in) { return ops::MaxPool2d(in[0], o); });
+    CompareOnDevices({x}, [o](const std::vector<Tensor>& in) { return ops::AvgPool2d(in[0], o); });
+  }
+  CompareOnDevices({RandomCpu({3, 20, 8}, -1, 1, 81)},
+                   [](const std::vector<Tensor>& in) { return ops::MaxPool1d(in[0], 4, 2, 1); });
+  CompareOnDevices({RandomCpu({3, 20, 8}, -1, 1, 82)},
+                   [](const std::vector<Tensor>& in) { return ops::AvgPool1d(in[0], 4, 2, 1); });
+  const Tensor x = RandomCpu({4, 6, 5}, -1, 1, 83);
+  for (int axis = 0; axis < 3; ++axis) {
+    CompareOnDevices({x}, [axis](const std::vector<Tensor>& in) { return ops::Max(in[0], axis, axis == 1); });
+  }
+  CompareOnDevices({Tensor::FromVector({1, 3, 3, 2, 0, 0}, {2, 3})},
+                   [](const std::vector<Tensor>& in) { return ops::Max(in[0], 1); });
+}
+
 TEST(CudaOpsTest, PairwiseDistancesMatchCpu) {
   CompareOnDevices({RandomCpu({37, 24}, -1, 1, 70), RandomCpu({8, 24}, -1, 1, 71)},
                    [](const std::vector<Tensor>& in) { return ops::PairwiseL2(in[0], in[1]); });

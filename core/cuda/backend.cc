@@ -372,6 +372,24 @@ class Backend : public CudaBackend {
     }
     Check();
   }
+  void PoolForward(const PoolShape& s, bool max, const float* x, float* out, int64_t* argmax) override {
+    LaunchPoolForward(s, max, x, out, argmax);
+    Check();
+  }
+  void PoolBackward(const PoolShape& s, bool max, const int64_t* argmax, const float* grad_out,
+                    float* grad_x) override {
+    LaunchPoolBackward(s, max, argmax, grad_out, grad_x);
+    Check();
+  }
+  void MaxAxis(const float* x, float* out, int64_t* argmax, int64_t outer, int64_t n, int64_t inner) override {
+    LaunchMaxAxis(x, out, argmax, outer, n, inner);
+    Check();
+  }
+  void MaxAxisBackward(const float* g, const int64_t* argmax, float* grad_x, int64_t outer, int64_t n,
+                       int64_t inner) override {
+    LaunchMaxAxisBackward(g, argmax, grad_x, outer, n, inner);
+    Check();
+  }
 
  private:
   // After each launch: its error, and the count of device calls.

@@ -69,6 +69,14 @@ void LaunchDepthwiseConvBackwardWeight(const CudaBackend::DepthwiseConvShape& s,
                                        float* partial, int chunks, float* grad_weight);
 int DepthwiseConvWeightChunks(const CudaBackend::DepthwiseConvShape& s);
 
+// Pooling and the max over an axis (pool.cu).
+void LaunchPoolForward(const CudaBackend::PoolShape& s, bool max, const float* x, float* out, int64_t* argmax);
+void LaunchPoolBackward(const CudaBackend::PoolShape& s, bool max, const int64_t* argmax, const float* grad_out,
+                        float* grad_x);
+void LaunchMaxAxis(const float* x, float* out, int64_t* argmax, int64_t outer, int64_t n, int64_t inner);
+void LaunchMaxAxisBackward(const float* g, const int64_t* argmax, float* grad_x, int64_t outer, int64_t n,
+                           int64_t inner);
+
 }  // namespace onemodel::cuda
 
 #endif  // ONEMODEL_CORE_CUDA_KERNELS_H_

@@ -1,10 +1,12 @@
 #include "core/ops/pool.h"
 
+#include <algorithm>
 #include <limits>
 #include <memory>
 #include <vector>
 
 #include "core/autograd.h"
+#include "core/cuda_backend.h"
 #include "core/ops/axis.h"
 #include "core/ops/conv.h"
 #include "core/ops/shape.h"
@@ -17,7 +19,7 @@ struct PoolGeometry {
 };
 
 PoolGeometry Resolve(const char* op, const Tensor& x, const Pool2dOptions& o) {
-  CheckCpuF32(op, x);
+  CheckF32(op, x);
   CHECK_EQ(x.ndim(), 4) << op << ": needs [B, H, W, C], got " << ShapeToString(x.shape());
   PoolGeometry g{x.dim(0), x.dim(1), x.dim(2), x.dim(3), 0, 0};
   g.oh = WindowOutputSize(op, g.h, o.kernel_h, o.stride_h, o.pad_h, o.pad_h, 1);
@@ -44,14 +46,31 @@ void ForEachWindow(const PoolGeometry& g, const Pool2dOptions& o, int64_t b, Fn 
   }
 }
 
+CudaBackend::PoolShape CudaShape(const PoolGeometry& g, const Pool2dOptions& o) {
+  return {g.b, g.h, g.w, g.c, o.kernel_h, o.kernel_w, g.oh, g.ow, o.stride_h, o.stride_w, o.pad_h, o.pad_w};
+}
+
 }  // namespace
 
 Tensor MaxPool2d(const Tensor& x, const Pool2dOptions& o) {
   const PoolGeometry g = Resolve("MaxPool2d", x, o);
-  Tensor out = Tensor::Full({g.b, g.oh, g.ow, g.c}, -std::numeric_limits<float>::infinity());
-  auto argmax = std::make_shared<std::vector<int64_t>>(out.numel(), -1);  // input element of each output
+  const Shape shape{g.b, g.oh, g.ow, g.c};
+  Tensor argmax = Tensor::Empty(shape, DType::kI64, x.device());  // input element of each output, -1 for none
+  Tensor out = Tensor::Empty(shape, DType::kF32, x.device());
+  if (OnCuda(x)) {
+    RequireCudaBackend().PoolForward(CudaShape(g, o), true, F32(x), F32(out), static_cast<int64_t*>(argmax.raw_data()));
+    return Record(out, "MaxPool2d", {x}, [x, g, o, argmax](const Tensor& grad, const Tensor&) {
+      Tensor gx = Tensor::Empty(x.shape(), DType::kF32, x.device());
+      RequireCudaBackend().PoolBackward(CudaShape(g, o), true, static_cast<const int64_t*>(argmax.raw_data()),
+                                        F32(grad), F32(gx));
+      return std::vector<Tensor>{gx};
+    });
+  }
+  out.Fill(-std::numeric_limits<float>::infinity());
   const float* px = x.data<float>();
   float* po = out.data<float>();
+  int64_t* pa = argmax.data<int64_t>();
+  std::fill(pa, pa + argmax.numel(), -1);
   const int64_t c = g.c;
 #pragma omp parallel for if (x.numel() > (1 << 15))
   for (int64_t b = 0; b < g.b; ++b) {
@@ -59,7 +78,7 @@ Tensor MaxPool2d(const Tensor& x, const Pool2dOptions& o) {
       for (int64_t ch = 0; ch < c; ++ch) {
         if (px[ip * c + ch] > po[op * c + ch]) {
           po[op * c + ch] = px[ip * c + ch];
-          (*argmax)[op * c + ch] = ip * c + ch;
+          pa[op * c + ch] = ip * c + ch;
         }
       }
     });
@@ -67,9 +86,10 @@ Tensor MaxPool2d(const Tensor& x, const Pool2dOptions& o) {
   return Record(out, "MaxPool2d", {x}, [x, argmax](const Tensor& grad, const Tensor&) {
     Tensor gx = Tensor::Zeros(x.shape());
     const float* pg = grad.data<float>();
+    const int64_t* pa = argmax.data<int64_t>();
     float* pgx = gx.data<float>();
-    for (size_t i = 0; i < argmax->size(); ++i) {
-      if ((*argmax)[i] >= 0) pgx[(*argmax)[i]] += pg[i];
+    for (int64_t i = 0; i < argmax.numel(); ++i) {
+      if (pa[i] >= 0) pgx[pa[i]] += pg[i];
     }
     return std::vector<Tensor>{gx};
   });
@@ -77,6 +97,15 @@ Tensor MaxPool2d(const Tensor& x, const Pool2dOptions& o) {
 
 Tensor AvgPool2d(const Tensor& x, const Pool2dOptions& o) {
   const PoolGeometry g = Resolve("AvgPool2d", x, o);
+  if (OnCuda(x)) {
+    Tensor out = Tensor::Empty({g.b, g.oh, g.ow, g.c}, DType::kF32, x.device());
+    RequireCudaBackend().PoolForward(CudaShape(g, o), false, F32(x), F32(out), nullptr);
+    return Record(out, "AvgPool2d", {x}, [x, g, o](const Tensor& grad, const Tensor&) {
+      Tensor gx = Tensor::Empty(x.shape(), DType::kF32, x.device());
+      RequireCudaBackend().PoolBackward(CudaShape(g, o), false, nullptr, F32(grad), F32(gx));
+      return std::vector<Tensor>{gx};
+    });
+  }
   Tensor out = Tensor::Zeros({g.b, g.oh, g.ow, g.c});
   Tensor counts = Tensor::Zeros({g.oh * g.ow});  // in-bounds pixels per window (same for every batch)
   ForEachWindow(g, o, 0, [&](int64_t op, int64_t) { counts.data<float>()[op] += 1.f; });

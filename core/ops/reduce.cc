@@ -73,13 +73,23 @@ Tensor SumAll(const Tensor& x) { return Sum(Reshape(x, {-1}), 0); }
 Tensor MeanAll(const Tensor& x) { return Mean(Reshape(x, {-1}), 0); }
 
 Tensor Max(const Tensor& x, int axis, bool keepdim) {
-  CheckCpuF32("Max", x);
+  CheckF32("Max", x);
   const AxisSplit s = SplitAt("Max", x.shape(), axis);
   CHECK_GT(s.n, 0) << "Max: empty axis in shape " << ShapeToString(x.shape());
-  Tensor out = Tensor::Empty(ReducedShape(x.shape(), s.axis, keepdim));
-  auto argmax = std::make_shared<std::vector<int64_t>>(s.outer * s.inner);
+  Tensor out = Tensor::Empty(ReducedShape(x.shape(), s.axis, keepdim), DType::kF32, x.device());
+  Tensor argmax = Tensor::Empty({s.outer * s.inner}, DType::kI64, x.device());  // j of each output
+  if (OnCuda(x)) {
+    RequireCudaBackend().MaxAxis(F32(x), F32(out), static_cast<int64_t*>(argmax.raw_data()), s.outer, s.n, s.inner);
+    return Record(out, "Max", {x}, [x, s, argmax](const Tensor& g, const Tensor&) {
+      Tensor gx = Tensor::Empty(x.shape(), DType::kF32, x.device());
+      RequireCudaBackend().MaxAxisBackward(F32(g), static_cast<const int64_t*>(argmax.raw_data()), F32(gx), s.outer,
+                                           s.n, s.inner);
+      return std::vector<Tensor>{gx};
+    });
+  }
   const float* px = x.data<float>();
   float* po = out.data<float>();
+  int64_t* pa = argmax.data<int64_t>();
 #pragma omp parallel for if (x.numel() > (1 << 15))
   for (int64_t o = 0; o < s.outer; ++o) {
     for (int64_t i = 0; i < s.inner; ++i) {
@@ -90,16 +100,17 @@ Tensor Max(const Tensor& x, int axis, bool keepdim) {
         if (v > best) best = v, best_j = j;
       }
       po[o * s.inner + i] = best;
-      (*argmax)[o * s.inner + i] = best_j;
+      pa[o * s.inner + i] = best_j;
     }
   }
   return Record(out, "Max", {x}, [x, s, argmax](const Tensor& g, const Tensor&) {
     Tensor gx = Tensor::Zeros(x.shape());
     const float* pg = g.data<float>();
+    const int64_t* pa = argmax.data<int64_t>();
     float* pgx = gx.data<float>();
     for (int64_t o = 0; o < s.outer; ++o) {
       for (int64_t i = 0; i < s.inner; ++i) {
-        pgx[(o * s.n + (*argmax)[o * s.inner + i]) * s.inner + i] = pg[o * s.inner + i];
+        pgx[(o * s.n + pa[o * s.inner + i]) * s.inner + i] = pg[o * s.inner + i];
       }
     }
     return std::vector<Tensor>{gx};
