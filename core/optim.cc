@@ -15,6 +15,13 @@ std::vector<Tensor> ZerosLike(const NamedTensors& params) {
   return out;
 }
 
+std::vector<float> PerParameter(const NamedTensors& params, float all, std::vector<float> weight_decays) {
+  if (weight_decays.empty()) return std::vector<float>(params.size(), all);
+  CHECK_EQ(weight_decays.size(), params.size()) << "Optimizer: one weight decay per parameter";
+  for (float d : weight_decays) CHECK_GE(d, 0.f) << "Optimizer: weight decay must be >= 0";
+  return weight_decays;
+}
+
 NamedTensors NameState(const char* kind, const NamedTensors& params, const std::vector<Tensor>& state) {
   NamedTensors out;
   for (size_t i = 0; i < params.size(); ++i) out.emplace_back(std::string(kind) + "." + params[i].first, state[i]);
@@ -26,8 +33,11 @@ void Optimizer::ZeroGrad() {
   for (auto& [_, p] : params_) p.ZeroGrad();
 }
 
-Sgd::Sgd(NamedTensors params, SgdOptions options)
-    : Optimizer(std::move(params)), options_(options), velocity_(ZerosLike(params_)) {
+Sgd::Sgd(NamedTensors params, SgdOptions options, std::vector<float> weight_decays)
+    : Optimizer(std::move(params)),
+      options_(options),
+      weight_decays_(PerParameter(params_, options.weight_decay, std::move(weight_decays))),
+      velocity_(ZerosLike(params_)) {
   CHECK(options.momentum >= 0.f && options.weight_decay >= 0.f) << "Sgd: momentum and weight_decay must be >= 0";
   CHECK(!options.nesterov || options.momentum > 0.f) << "Sgd: Nesterov needs momentum > 0";
 }
@@ -37,10 +47,11 @@ void Sgd::Step(float lr) {
   for (size_t i = 0; i < params_.size(); ++i) {
     Tensor& p = params_[i].second;
     if (!p.grad().defined()) continue;
+    const float weight_decay = weight_decays_[i];
     if (!p.device().is_cpu()) {
       CHECK_EQ(options_.momentum, 0.f) << "Sgd: momentum on CUDA has no kernel yet";
       RequireCudaBackend().SgdUpdate(static_cast<float*>(p.raw_data()), static_cast<const float*>(p.grad().raw_data()),
-                                     p.numel(), lr, options_.weight_decay);
+                                     p.numel(), lr, weight_decay);
       continue;
     }
     float* w = p.data<float>();
@@ -50,7 +61,7 @@ void Sgd::Step(float lr) {
     const int64_t n = p.numel();
 #pragma omp parallel for if (n > (1 << 15))
     for (int64_t j = 0; j < n; ++j) {
-      float d = g[j] + o.weight_decay * w[j];
+      float d = g[j] + weight_decay * w[j];
       if (o.momentum > 0.f) {
         v[j] = o.momentum * v[j] + d;  // PyTorch's convention (no dampening)
         d = o.nesterov ? d + o.momentum * v[j] : v[j];
@@ -62,9 +73,10 @@ void Sgd::Step(float lr) {
 
 NamedTensors Sgd::State() const { return NameState("sgd.velocity", params_, velocity_); }
 
-Adam::Adam(NamedTensors params, AdamOptions options)
+Adam::Adam(NamedTensors params, AdamOptions options, std::vector<float> weight_decays)
     : Optimizer(std::move(params)),
       options_(options),
+      weight_decays_(PerParameter(params_, options.weight_decay, std::move(weight_decays))),
       m_(ZerosLike(params_)),
       v_(ZerosLike(params_)),
       step_(Tensor::Scalar(0.f)) {
@@ -84,8 +96,8 @@ void Adam::Step(float lr) {
     if (!p.grad().defined()) continue;
     // w -= lr * m_hat / (sqrt(v_hat) + eps), with the bias corrections folded into two scalars.
     const float step_size = lr / bias1, inv_sqrt_bias2 = 1.f / std::sqrt(bias2);
-    const float decay = o.decoupled_weight_decay ? 1.f - lr * o.weight_decay : 1.f;
-    const float l2 = o.decoupled_weight_decay ? 0.f : o.weight_decay;
+    const float decay = o.decoupled_weight_decay ? 1.f - lr * weight_decays_[i] : 1.f;
+    const float l2 = o.decoupled_weight_decay ? 0.f : weight_decays_[i];
     const int64_t n = p.numel();
     if (!p.device().is_cpu()) {
       CHECK(m_[i].device() == p.device()) << "Adam: parameter " << params_[i].first << " moved to "

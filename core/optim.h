@@ -33,12 +33,15 @@ struct SgdOptions {
 
 class Sgd : public Optimizer {
  public:
-  Sgd(NamedTensors params, SgdOptions options);
+  // `weight_decays`, one per parameter in `params` order, replaces options.weight_decay parameter by parameter
+  // (e.g. none for norms or for a part of the model); empty: options.weight_decay for all.
+  Sgd(NamedTensors params, SgdOptions options, std::vector<float> weight_decays = {});
   void Step(float lr) override;
   NamedTensors State() const override;
 
  private:
   SgdOptions options_;
+  std::vector<float> weight_decays_;
   std::vector<Tensor> velocity_;
 };
 
@@ -50,12 +53,14 @@ struct AdamOptions {
 
 class Adam : public Optimizer {
  public:
-  Adam(NamedTensors params, AdamOptions options);
+  // `weight_decays` as Sgd's.
+  Adam(NamedTensors params, AdamOptions options, std::vector<float> weight_decays = {});
   void Step(float lr) override;
   NamedTensors State() const override;
 
  private:
   AdamOptions options_;
+  std::vector<float> weight_decays_;
   std::vector<Tensor> m_, v_;
   Tensor step_;  // scalar, so it checkpoints with the moments
 };

@@ -77,6 +77,23 @@ TEST(OptimTest, AdamWDecaysWeightsApartFromTheGradient) {
   EXPECT_NEAR(p[0].second.item(), 2.f - 0.5f * 0.1f * 2.f, 1e-6);
 }
 
+TEST(OptimTest, WeightDecayPerParameterReplacesTheOptions) {
+  NamedTensors p = OneParam(2.f, 0.f);
+  p.emplace_back("b", Tensor::FromVector({2.f}, {1}).set_requires_grad(true));
+  p.back().second.AccumulateGrad(Tensor::FromVector({0.f}, {1}));
+  AdamOptions o;
+  o.weight_decay = 0.1f;
+  o.decoupled_weight_decay = true;
+  Adam adamw(p, o, {0.f, 0.4f});
+  adamw.Step(0.5f);
+  EXPECT_NEAR(p[0].second.item(), 2.f, 1e-6);  // no decay for the first
+  EXPECT_NEAR(p[1].second.item(), 2.f - 0.5f * 0.4f * 2.f, 1e-6);
+  Sgd sgd(p, {0.f, false, 0.1f}, {0.25f, 0.f});  // L2 in the gradient: w -= lr * wd * w
+  sgd.Step(1.f);
+  EXPECT_NEAR(p[0].second.item(), 2.f - 0.25f * 2.f, 1e-6);
+  EXPECT_NEAR(p[1].second.item(), 1.6f, 1e-6);
+}
+
 TEST(OptimTest, AdamMinimizesAQuadratic) {
   Tensor w = Tensor::FromVector({5.f, -3.f}, {2}).set_requires_grad(true);
   Adam adam({{"w", w}}, {});
