@@ -3,6 +3,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/op_profiler.h"
 #include "core/ops/elementwise.h"
 
 namespace onemodel {
@@ -38,6 +39,7 @@ Node::~Node() {
 }
 
 Tensor Record(Tensor out, const char* op, std::vector<Tensor> inputs, BackwardFn backward) {
+  OpProfiler::OpFinished(op, out.shape());
   if (!grad_mode_enabled) return out;
   bool any = false;
   for (const Tensor& t : inputs) any = any || (t.defined() && t.requires_grad());
@@ -81,7 +83,9 @@ void RunBackward(const Tensor& root) {
     Tensor g = found->second;
     grads.erase(found);
     const Node& node = *t.grad_fn();
+    OpProfiler::BackwardStarted();
     std::vector<Tensor> input_grads = node.backward(g, t);
+    OpProfiler::BackwardFinished(node.op.c_str(), t.shape());
     CHECK_EQ(input_grads.size(), node.inputs.size()) << node.op << ": backward returned the wrong count";
     for (size_t i = 0; i < node.inputs.size(); ++i) {
       const Tensor& in = node.inputs[i];
@@ -89,12 +93,20 @@ void RunBackward(const Tensor& root) {
       if (!in.defined() || !in.requires_grad() || !gi.defined()) continue;
       CHECK(gi.shape() == in.shape()) << node.op << ": gradient " << ShapeToString(gi.shape())
                                       << " for input " << i << " of shape " << ShapeToString(in.shape());
+      // Timed as backward work of their own: a parameter's gradient added to its .grad, and the sum of the
+      // gradients that reach a tensor used more than once.
       if (!in.grad_fn()) {
+        OpProfiler::BackwardStarted();
         const_cast<Tensor&>(in).AccumulateGrad(std::move(gi));
+        OpProfiler::BackwardFinished("(accumulate .grad)", in.shape());
         continue;
       }
       auto [slot, inserted] = grads.emplace(in.impl(), gi);
-      if (!inserted) slot->second = ops::Add(slot->second, gi);
+      if (!inserted) {
+        OpProfiler::BackwardStarted();
+        slot->second = ops::Add(slot->second, gi);
+        OpProfiler::BackwardFinished("(sum gradients)", in.shape());
+      }
     }
   }
 }

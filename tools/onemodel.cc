@@ -19,6 +19,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "configs/config.h"
+#include "core/op_profiler.h"
 #include "data/speech_builder.h"
 #include "data/translation_builder.h"
 #include "distributed/launch.h"
@@ -54,7 +55,11 @@ constexpr char kUsage[] =
     "  submit-eval --run DIR [--tasks all|a,b] [--examples N] [--time T] [--partition P] [--dry-run]\n"
     "                                          SLURM: a job array evaluating every checkpoint of DIR, then a\n"
     "                                          dependent job writing the table to DIR/eval/\n"
-    "  inspect DIR                             a checkpoint's step, parameters per part and expert load\n"
+    "  profile --config FILE [--steps N] [--top K]\n"
+    "                                          train N steps (default 30) of FILE on the CPU in a scratch run dir;\n"
+    "                                          print the time by task and by op (forward, backward; the K largest\n"
+    "                                          by output shape, default 25)\n"
+  "  inspect DIR                             a checkpoint's step, parameters per part and expert load\n"
     "  tasks                                   list the registered tasks\n"
     "  help, or --help after any command       this usage\n"
     "  prepare-data translation [--out DIR] [--source FILE] [--vocab N]\n"
@@ -119,8 +124,50 @@ int TrainCommand(const std::vector<std::string>& args) {
   }
   if (rank == 0) {
     std::printf("trained steps %lld-%lld in %.0f s; checkpoint %s/latest\n", static_cast<long long>(result->first_step),
-                static_cast<long long>(result->last_step), result->seconds, run_dir.c_str());
+                static_cast<long long>(result->last_step), result->seconds, run_dir.c_str());    std::printf("%s", TimeSharesText(result->time, result->seconds).c_str());
   }
+  return 0;
+}
+
+int ProfileCommand(const std::vector<std::string>& args) {
+  Flags flags;
+  if (!ParseFlags(args, {"config", "steps", "top"}, &flags, kUsage)) return 2;
+  const std::string config_path = Flag(flags, "config");
+  int64_t steps = 0;
+  int top = 0;
+  if (config_path.empty() || !absl::SimpleAtoi(Flag(flags, "steps", "30"), &steps) || steps < 1 ||
+      !absl::SimpleAtoi(Flag(flags, "top", "25"), &top) || top < 0) {
+    std::fprintf(stderr, "onemodel profile: needs --config FILE; --steps >= 1, --top >= 0\n%s", kUsage);
+    return 2;
+  }
+  absl::StatusOr<config::Experiment> config = LoadExperiment(config_path);
+  if (!config.ok()) return Fail(config.status());
+  if (config->device() != config::Experiment::CPU) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat(
+        config_path, ": onemodel profile times ops on the CPU (a CUDA op returns before its kernel has run); ",
+        "profile the GPU with nsys or ncu")));
+  }
+  config->mutable_train()->set_eval_every(0);  // the steps only; the schedule stays the config's
+  std::string scratch = (std::filesystem::temp_directory_path() / "onemodel-profile-XXXXXX").string();
+  if (mkdtemp(scratch.data()) == nullptr) {
+    return Fail(absl::InternalError(absl::StrCat(scratch, ": cannot create the scratch run dir")));
+  }
+  TrainOptions options;
+  options.run_dir = scratch;
+  options.stop_after = steps;
+  std::printf("onemodel profile: %lld steps of %s (scratch run dir %s)\n", static_cast<long long>(steps),
+              config_path.c_str(), scratch.c_str());
+  absl::StatusOr<TrainResult> result;
+  std::string table;
+  {
+    const OpProfiler profiler;
+    result = Train(*config, options);
+    table = profiler.Table(top);
+  }
+  std::error_code ignored;
+  std::filesystem::remove_all(scratch, ignored);
+  if (!result.ok()) return Fail(result.status());
+  std::printf("%s%s", TimeSharesText(result->time, result->seconds).c_str(), table.c_str());
   return 0;
 }
 
@@ -354,6 +401,7 @@ int main(int argc, char** argv) {
   if (command == "submit") return onemodel::SubmitCommand(args, onemodel::kUsage);
   if (command == "submit-eval") return onemodel::SubmitEvalCommand(args, onemodel::kUsage);
   if (command == "inspect") return onemodel::InspectCommand(args);
+  if (command == "profile") return onemodel::ProfileCommand(args);
   if (command == "tasks") return onemodel::TasksCommand();
   if (command == "prepare-data") return onemodel::PrepareData(args);
   if (command == "repro") {

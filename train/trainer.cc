@@ -2,6 +2,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -12,6 +13,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "core/autograd.h"
+#include "core/op_profiler.h"
 #include "core/ops/ops.h"
 #include "distributed/collectives.h"
 #include "train/checkpoint.h"
@@ -27,6 +29,11 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 double Seconds(Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); }
+
+void AddTime(TimeShare& share, double seconds) {
+  share.seconds += seconds;
+  share.count += 1;
+}
 
 std::string Duration(double seconds) {
   const int64_t s = static_cast<int64_t>(std::max(0.0, seconds));
@@ -48,14 +55,14 @@ absl::Status CheckTrainConfig(const config::TrainConfig& t) {
 
 // Averages of one progress interval.
 struct Interval {
-  std::vector<double> loss_sum, micro_batches;
+  std::vector<double> loss_sum, micro_batches, seconds;  // per task
   double aux_sum = 0, positions = 0;
   int64_t steps = 0;
   std::vector<std::vector<double>> load;  // per MoE position: summed per-expert load fractions
   std::vector<double> drop, cv, samples;
   Clock::time_point start = Clock::now();
 
-  explicit Interval(size_t tasks) : loss_sum(tasks), micro_batches(tasks) {}
+  explicit Interval(size_t tasks) : loss_sum(tasks), micro_batches(tasks), seconds(tasks) {}
   void AddRouting(const std::vector<moe::RoutingStats>& routing) {
     if (load.size() < routing.size()) {
       load.resize(routing.size());
@@ -287,10 +294,12 @@ absl::StatusOr<TrainResult> Train(const config::Experiment& config, const TrainO
     int stop_votes = 0;  // ranks that were asked to stop
     for (int micro = 0; micro < tc.grad_accum_steps(); ++micro) {
       const int task = sampler->Pick(step, micro);
+      const auto batch_start = Clock::now();
       // Every rank reads the whole batch (a pure function of the position) and trains on its rows of it.
       const model::Batch whole = session.tasks[task]->TrainBatch(positions[task]++);
       const auto [first_row, end_row] = ranks.Rows(whole.size());
       const model::Batch batch = ranks.size() > 1 ? whole.Rows(first_row, end_row) : whole;
+      OpProfiler::Mark();  // building the batch is not the first op's time (`onemodel profile`)
       const model::ForwardResult r =
           model.Forward(task, batch, model::RunContext{true, static_cast<uint32_t>(step), first_row});
       // The task loss is a mean over the whole batch's target tokens: this rank's share is its token sum over
@@ -312,15 +321,20 @@ absl::StatusOr<TrainResult> Train(const config::Experiment& config, const TrainO
       step_loss += (loss + aux) / tc.grad_accum_steps();
       interval.loss_sum[task] += loss;
       interval.micro_batches[task] += 1;
+      const double batch_seconds = Seconds(batch_start);
+      interval.seconds[task] += batch_seconds;
+      AddTime(result.time[session.tasks[task]->Head().task], batch_seconds);
       interval.aux_sum += aux;
       interval.positions += sums[3];
       interval.AddRouting(r.aux.routing);
     }
+    const auto update_start = Clock::now();
     if (s = ranks.SyncAndClip(model.NamedParameters(), config.optimizer().clip_norm()); !s.ok()) return s;
     const float lr = schedule->At(step);
     (*optimizer)->Step(lr);
     (*optimizer)->ZeroGrad();
     if (*average) (*average)->Update();
+    AddTime(result.time["update"], Seconds(update_start));
     result.losses.push_back(step_loss);
     ++interval.steps;
 
@@ -336,6 +350,7 @@ absl::StatusOr<TrainResult> Train(const config::Experiment& config, const TrainO
         const std::string& name = session.tasks[i]->Head().task;
         absl::StrAppendFormat(&line, " %s %.3f", name, mean);
         scalars[absl::StrCat("loss/", name)] = mean;
+        scalars[absl::StrCat("ms_per_batch/", name)] = 1000 * interval.seconds[i] / interval.micro_batches[i];
       }
       const double micro = interval.steps * tc.grad_accum_steps();
       absl::StrAppendFormat(&line, " | aux %.4f | %.0f tok/s | lr %.2e | ETA %s |", interval.aux_sum / micro,
@@ -363,6 +378,7 @@ absl::StatusOr<TrainResult> Train(const config::Experiment& config, const TrainO
     }
     const bool at_end = step == tc.max_steps();
     if (tc.eval_every() > 0 && (step % tc.eval_every() == 0 || at_end)) {
+      const auto eval_start = Clock::now();
       // Evaluate the averaged weights; swapped back on every way out of this block, so no checkpoint stores them
       // as the weights.
       const SwappedIn averaged(average->get());
@@ -376,10 +392,13 @@ absl::StatusOr<TrainResult> Train(const config::Experiment& config, const TrainO
         result.final_eval = *std::move(eval);
       }
       if (s = ranks.Barrier(); !s.ok()) return s;
+      AddTime(result.time["evaluation"], Seconds(eval_start));
     }
     if ((tc.checkpoint_every() > 0 && step % tc.checkpoint_every() == 0) || step == last || stop_votes > 0) {
+      const auto save_start = Clock::now();
       s = save(step);
       if (!s.ok()) return s;
+      AddTime(result.time["checkpoints"], Seconds(save_start));
     }
     if (stop_votes > 0) {
       result.stopped = true;
@@ -390,6 +409,26 @@ absl::StatusOr<TrainResult> Train(const config::Experiment& config, const TrainO
   result.last_step = step;
   result.seconds = Seconds(start);
   return result;
+}
+
+std::string TimeSharesText(const std::map<std::string, TimeShare>& time, double total_seconds) {
+  std::vector<std::pair<std::string, TimeShare>> parts(time.begin(), time.end());
+  std::stable_sort(parts.begin(), parts.end(), [](const auto& a, const auto& b) {
+    return a.second.seconds > b.second.seconds;
+  });
+  double accounted = 0;
+  for (const auto& part : parts) accounted += part.second.seconds;
+  parts.emplace_back("other", TimeShare{std::max(0.0, total_seconds - accounted), 0});
+  std::string text = absl::StrFormat("time (%.0f s):\n", total_seconds);
+  for (const auto& [name, share] : parts) {
+    absl::StrAppendFormat(&text, "  %-24s %5.1f %%", name, total_seconds > 0 ? 100 * share.seconds / total_seconds : 0);
+    if (share.count > 0) {
+      absl::StrAppendFormat(&text, "  %lld x %.1f ms", static_cast<long long>(share.count),
+                            1000 * share.seconds / share.count);
+    }
+    text += "\n";
+  }
+  return text;
 }
 
 }  // namespace onemodel

@@ -19,12 +19,21 @@
 
 namespace onemodel {
 
+// Where the training time went: one task's micro-batches (data, forward, backward), or a part of the step.
+struct TimeShare {
+  double seconds = 0;
+  int64_t count = 0;  // micro-batches of the task, or times the part ran
+};
+
 struct TrainResult {
   int64_t first_step = 0;                // 1, or the step after the checkpoint it resumed from
   int64_t last_step = 0;
   std::vector<double> losses;            // the total loss of every step run here, in order
   std::map<std::string, std::map<std::string, double>> final_eval;  // task -> metric -> value (rank 0)
   double seconds = 0;
+  // Task names, then "update" (gradient sync, clipping, optimizer step, weight average), "evaluation" and
+  // "checkpoints": what `onemodel train` prints at the end, to show which task or part to make cheaper.
+  std::map<std::string, TimeShare> time;
   bool stopped = false;                  // stop_signal (on any rank) ended the run early
 };
 
@@ -41,6 +50,10 @@ struct TrainOptions {
 };
 
 absl::StatusOr<TrainResult> Train(const config::Experiment& config, const TrainOptions& options);
+
+// The time table `onemodel train` ends with: each part's share of `total_seconds`, largest first, its count and
+// time per count, and the rest (set-up, logging) as "other".
+std::string TimeSharesText(const std::map<std::string, TimeShare>& time, double total_seconds);
 
 }  // namespace onemodel
 

@@ -51,6 +51,32 @@ TEST(TrainerTest, ResumeIsBitExact) {
   EXPECT_NE(a->losses.front(), a->losses.back());
 }
 
+TEST(TrainerTest, TimeIsSplitByTaskAndPart) {
+  absl::StatusOr<TrainResult> r = Train(ToyConfig(), QuietRun(EmptyRunDir("timed")));
+  ASSERT_TRUE(r.ok()) << r.status();
+  // 8 steps of 2 micro-batches, each drawn from one of the two tasks; one update per step; a checkpoint at the end.
+  ASSERT_EQ(r->time.count("test_copy") + r->time.count("test_quadrant"), 2u);
+  EXPECT_EQ(r->time.at("test_copy").count + r->time.at("test_quadrant").count, 16);
+  EXPECT_EQ(r->time.at("update").count, 8);
+  EXPECT_EQ(r->time.at("checkpoints").count, 1);
+  double accounted = 0;
+  for (const auto& [part, share] : r->time) {
+    EXPECT_GT(share.seconds, 0) << part;
+    accounted += share.seconds;
+  }
+  EXPECT_LE(accounted, r->seconds);
+}
+
+TEST(TrainerTest, TimeSharesTextListsLargestFirstAndTheRestAsOther) {
+  const std::string text = TimeSharesText({{"speech", {6, 3}}, {"update", {1, 4}}, {"vision", {2, 2}}}, 10);
+  EXPECT_EQ(text,
+            "time (10 s):\n"
+            "  speech                    60.0 %  3 x 2000.0 ms\n"
+            "  vision                    20.0 %  2 x 1000.0 ms\n"
+            "  update                    10.0 %  4 x 250.0 ms\n"
+            "  other                     10.0 %\n");
+}
+
 float Scalar(const NamedTensors& tensors, const std::string& name) {
   for (const auto& [n, t] : tensors) {
     if (n == name) return t.item();
