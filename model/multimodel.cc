@@ -172,24 +172,31 @@ ForwardResult MultiModel::Forward(int task, const Batch& batch, const RunContext
     r.logits = class_heads_.at(heads_[task].task)->Logits(DecodeStates(task, encoded, Tensor(), run, &r.aux));
     r.loss = ops::CrossEntropy(r.logits, ops::Reshape(batch.targets, {b}), config_.label_smoothing());
     r.target_tokens = b;
+    r.positions = b;
   } else {
     // Teacher forcing: the decoder reads the task token and targets[:, :-1] and predicts targets.
     const int64_t t = batch.targets.dim(1);
     const std::vector<int64_t> targets = batch.targets.ToIndices();
-    std::vector<int64_t> prefix, labels(targets.size());
+    std::vector<int64_t> prefix, real_positions, labels;
     for (int64_t i = 0; i < b; ++i) prefix.insert(prefix.end(), targets.begin() + i * t, targets.begin() + (i + 1) * t - 1);
     for (size_t i = 0; i < targets.size(); ++i) {
-      labels[i] = targets[i] == 0 ? -100 : targets[i];
-      r.target_tokens += targets[i] != 0;
+      if (targets[i] == kPadId) continue;
+      real_positions.push_back(static_cast<int64_t>(i));
+      labels.push_back(targets[i]);
     }
+    r.target_tokens = static_cast<int64_t>(labels.size());
     if (heads_[task].attention_decoder) {
-      // The decoder's MoE routes only positions with a real target (not the padding after end of sentence).
+      r.positions = b * t;
+      // The decoder's MoE routes only positions with a real target (not the padding after end of sentence), and
+      // only those go through the vocabulary-sized output product: the padding's logits would carry no loss.
       const Device device = encoded.states.device();
       const Tensor states = DecodeStates(task, encoded, Tensor::FromIndices(prefix, {b, t - 1}).To(device), run,
                                          &r.aux, MaskOf(batch.targets, device));
-      r.logits = Symbols(task).Logits(states);
-      r.loss = ops::CrossEntropy(ops::Reshape(r.logits, {b * t, -1}),
-                                 Tensor::FromIndices(labels, {b * t}), config_.label_smoothing());
+      const Tensor real = ops::IndexSelect(ops::Reshape(states, {b * t, states.dim(2)}),
+                                           Tensor::FromIndices(real_positions, {r.target_tokens}).To(device));
+      r.logits = Symbols(task).Logits(real);
+      r.loss = ops::CrossEntropy(r.logits, Tensor::FromIndices(labels, {r.target_tokens}),
+                                 config_.label_smoothing());
     } else {
       r.loss = Tensor::Scalar(0.f).To(encoded.states.device());
     }
@@ -204,8 +211,7 @@ ForwardResult MultiModel::Forward(int task, const Batch& batch, const RunContext
                                            heads_[task].aux_ctc_weight / static_cast<float>(r.target_tokens)));
     }
   }
-  r.positions = encoded.states.dim(0) * encoded.states.dim(1) +
-                (!r.logits.defined() ? 0 : r.logits.ndim() == 3 ? b * r.logits.dim(1) : b);
+  r.positions += encoded.states.dim(0) * encoded.states.dim(1);
   for (const Tensor& a : r.aux.aux_losses) r.aux_loss = r.aux_loss.defined() ? ops::Add(r.aux_loss, a) : a;
   if (!r.aux_loss.defined()) r.aux_loss = Tensor::Scalar(0.f).To(r.loss.device());
   return r;

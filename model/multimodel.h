@@ -56,7 +56,7 @@ struct ForwardResult {
   // each per target token; scalar).
   Tensor loss;
   Tensor aux_loss;  // the sum of the MoE layers' auxiliary losses (scalar)
-  Tensor logits;    // [B, classes] or [B, T, V]
+  Tensor logits;    // [B, classes], or [N, V] at the N real (not padding) target positions in row-major order
   TrunkAux aux;
   int64_t target_tokens = 0;
   int64_t positions = 0;  // sequence positions the trunk processed (encoder + decoder), for tokens/s

@@ -1,5 +1,6 @@
 #include "model/multimodel.h"
 
+#include <cmath>
 #include <random>
 
 #include "core/ops/ops.h"
@@ -82,6 +83,42 @@ TEST(MultiModelTest, TeacherForcedLogitsDoNotSeeLaterTargets) {
     if (p <= 3) EXPECT_LT(diff, 1e-5) << "position " << p << " saw a later target";
     else EXPECT_GT(diff, 1e-6) << "position " << p << " should see target 3";
   }
+}
+
+TEST(MultiModelTest, OnlyRealTargetsReachTheOutputSoftmax) {
+  MultiModel model(SmallConfig(), Heads(), 5);
+  std::mt19937 rng(5);
+  Batch batch = SymbolBatch(rng, 2, 6);
+  std::vector<int64_t> ids = batch.targets.ToIndices();
+  ids[3] = 2;  // example 0 ends after 4 targets, then padding
+  ids[4] = ids[5] = 0;
+  batch.targets = Tensor::FromIndices(ids, {2, 6});
+  const ForwardResult r = model.Forward(1, batch, RunContext{});
+  ASSERT_EQ(r.target_tokens, 10);
+  ASSERT_EQ(r.logits.shape(), (Shape{10, 12}));
+  EXPECT_EQ(r.positions, 2 * 6 + 2 * 6);  // encoder and decoder positions, padding included
+  // The loss is the mean cross-entropy of those rows, computed here from the logits.
+  const std::vector<float> logits = r.logits.ToVector();
+  std::vector<int64_t> labels;
+  for (int64_t id : ids) {
+    if (id != 0) labels.push_back(id);
+  }
+  double sum = 0;
+  for (int64_t row = 0; row < 10; ++row) {
+    double z = 0;
+    for (int64_t j = 0; j < 12; ++j) z += std::exp(logits[row * 12 + j]);
+    sum += std::log(z) - logits[row * 12 + labels[row]];
+  }
+  EXPECT_NEAR(r.loss.item(), sum / 10, 1e-5);
+  // More padding after the targets changes nothing the loss sees (the decoder is causal).
+  Batch longer = batch;
+  std::vector<int64_t> padded;
+  for (int64_t i = 0; i < 2; ++i) {
+    padded.insert(padded.end(), ids.begin() + i * 6, ids.begin() + (i + 1) * 6);
+    padded.insert(padded.end(), {0, 0});
+  }
+  longer.targets = Tensor::FromIndices(padded, {2, 8});
+  EXPECT_NEAR(model.Forward(1, longer, RunContext{}).loss.item(), r.loss.item(), 1e-5);
 }
 
 TEST(MultiModelTest, StepwiseGreedyDecodingMatchesTheFullPass) {
