@@ -9,7 +9,8 @@
 namespace onemodel {
 namespace {
 
-std::atomic<OpProfiler*> active{nullptr};
+std::atomic<bool> running{false};        // one profiler at a time
+thread_local OpProfiler* active = nullptr;  // set on the profiling thread only
 
 double Between(std::chrono::steady_clock::time_point from, std::chrono::steady_clock::time_point to) {
   return std::chrono::duration<double>(to - from).count();
@@ -18,16 +19,17 @@ double Between(std::chrono::steady_clock::time_point from, std::chrono::steady_c
 }  // namespace
 
 OpProfiler::OpProfiler() : thread_(std::this_thread::get_id()), mark_(Clock::now()) {
-  OpProfiler* expected = nullptr;
-  CHECK(active.compare_exchange_strong(expected, this)) << "OpProfiler: another profiler is running";
+  CHECK(!running.exchange(true)) << "OpProfiler: another profiler is running";
+  active = this;
 }
 
-OpProfiler::~OpProfiler() { active.store(nullptr); }
-
-OpProfiler* OpProfiler::ActiveHere() {
-  OpProfiler* p = active.load(std::memory_order_relaxed);
-  return p != nullptr && p->thread_ == std::this_thread::get_id() ? p : nullptr;
+OpProfiler::~OpProfiler() {
+  CHECK(thread_ == std::this_thread::get_id()) << "OpProfiler: destroyed on another thread than its own";
+  active = nullptr;
+  running.store(false);
 }
+
+OpProfiler* OpProfiler::ActiveHere() { return active; }
 
 void OpProfiler::Add(const std::string& op, bool backward, const Shape& shape, double seconds) {
   Entry& e = entries_[{op, backward, shape}];

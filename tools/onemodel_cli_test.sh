@@ -97,8 +97,17 @@ expect "train evaluates text classification" 0 "eval  step 12  fashion_mnist: ac
 expect "text classification shows an image" 0 "image 0 => .*  \(reference: an? [a-z -]+\)" -- cat "$tmp/last_output"
 expect "train evaluates captions" 0 "eval  step 12  caption_fashion: exact_match [0-9.]+  item_accuracy [0-9.]+  bleu" -- cat "$tmp/last_output"
 expect "train evaluates speech" 0 "eval  step 12  speech_recognition: wer [0-9.]+  cer [0-9.]+  real_wer [0-9.]+  real_cer [0-9.]+  real_digits_wer [0-9.]+  wer_[a-z]+ [0-9.]+" -- cat "$tmp/last_output"
+expect "train ends with the time by task" 0 "translate_de_en +[0-9.]+ %  [0-9]+ x [0-9.]+ ms" -- cat "$tmp/last_output"
+expect "and by part of the step" 0 "update +[0-9.]+ %  12 x [0-9.]+ ms" -- cat "$tmp/last_output"
 check "checkpoints" test -d "$tmp/run/ckpt-6" -a -d "$tmp/run/ckpt-12"
 check "metrics" grep -q '"loss/fashion_mnist"' "$tmp/run/metrics.jsonl"
+check "metrics: time per batch" grep -q '"ms_per_batch/translate_de_en"' "$tmp/run/metrics.jsonl"
+expect "profile" 0 "onemodel profile: 3 steps of" -- "$bin" profile --config "$tmp/tiny.pbtxt" --steps 3 --top 4
+expect "profile: time by op" 0 "backward  MatMul" -- cat "$tmp/last_output"
+expect "profile: largest by output shape" 0 "the 4 largest by output shape" -- cat "$tmp/last_output"
+expect "profile: no run dir left" 0 "^0$" -- bash -c "grep -o 'scratch run dir [^)]*' '$tmp/last_output' | \
+  cut -d' ' -f4 | xargs -r ls -d 2>/dev/null | wc -l"
+expect "profile: steps" 2 "--steps >= 1" -- "$bin" profile --config "$tmp/tiny.pbtxt" --steps 0
 expect "train again resumes and stops" 0 "resuming from .*ckpt-12" -- "$bin" train --config "$tmp/tiny.pbtxt" --run "$tmp/run"
 expect "inspect" 0 "step 12" -- "$bin" inspect "$tmp/run"
 expect "inspect parts" 0 "encoder +[0-9]+" -- cat "$tmp/last_output"

@@ -295,11 +295,12 @@ absl::StatusOr<TrainResult> Train(const config::Experiment& config, const TrainO
     for (int micro = 0; micro < tc.grad_accum_steps(); ++micro) {
       const int task = sampler->Pick(step, micro);
       const auto batch_start = Clock::now();
+      OpProfiler::Mark();  // the update and logging since the last backward are no op's time
       // Every rank reads the whole batch (a pure function of the position) and trains on its rows of it.
       const model::Batch whole = session.tasks[task]->TrainBatch(positions[task]++);
       const auto [first_row, end_row] = ranks.Rows(whole.size());
       const model::Batch batch = ranks.size() > 1 ? whole.Rows(first_row, end_row) : whole;
-      OpProfiler::Mark();  // building the batch is not the first op's time (`onemodel profile`)
+      OpProfiler::Mark();  // nor is building the batch, beyond its own ops
       const model::ForwardResult r =
           model.Forward(task, batch, model::RunContext{true, static_cast<uint32_t>(step), first_row});
       // The task loss is a mean over the whole batch's target tokens: this rank's share is its token sum over
