@@ -290,7 +290,9 @@ TEST(MultiModelTest, WithoutTheAttentionDecoderATaskTrainsItsCtcLossAlone) {
   int trained = 0;
   for (const auto& [name, t] : ctc_only->NamedParameters()) {
     const bool after_encoder = name.rfind("decoder.", 0) == 0 || name.rfind("mixer.", 0) == 0;
-    if (after_encoder) EXPECT_FALSE(t.grad().defined()) << name;
+    if (after_encoder) {
+      EXPECT_FALSE(t.grad().defined()) << name;
+    }
     trained += t.grad().defined();
   }
   EXPECT_GT(trained, 3);

@@ -55,10 +55,10 @@ constexpr char kUsage[] =
     "  submit-eval --run DIR [--tasks all|a,b] [--examples N] [--time T] [--partition P] [--dry-run]\n"
     "                                          SLURM: a job array evaluating every checkpoint of DIR, then a\n"
     "                                          dependent job writing the table to DIR/eval/\n"
-    "  profile --config FILE [--steps N] [--top K]\n"
-    "                                          train N steps (default 30) of FILE on the CPU in a scratch run dir;\n"
-    "                                          print the time by task and by op (forward, backward; the K largest\n"
-    "                                          by output shape, default 25)\n"
+    "  profile --config FILE [--steps N] [--top K] [--tasks a,b]\n"
+    "                                          train N steps (default 30) of FILE (only the tasks named) on the CPU\n"
+    "                                          in a scratch run dir; print the time by task and by op (forward,\n"
+    "                                          backward; the K largest by output shape, default 25)\n"
   "  inspect DIR                             a checkpoint's step, parameters per part and expert load\n"
     "  tasks                                   list the registered tasks\n"
     "  help, or --help after any command       this usage\n"
@@ -129,9 +129,28 @@ int TrainCommand(const std::vector<std::string>& args) {
   return 0;
 }
 
+// Keeps only the named tasks of `config` (in its order); a name it does not train is an error listing those it does.
+absl::Status KeepTasks(const std::string& config_path, const std::vector<std::string>& names,
+                       config::Experiment* config) {
+  std::vector<std::string> trained;
+  for (const config::TaskConfig& t : config->tasks()) trained.push_back(t.name());
+  for (const std::string& name : names) {
+    if (std::find(trained.begin(), trained.end(), name) == trained.end()) {
+      return absl::InvalidArgumentError(absl::StrCat("--tasks: ", config_path, " trains no task '", name,
+                                                     "' (it trains ", absl::StrJoin(trained, ", "), ")"));
+    }
+  }
+  google::protobuf::RepeatedPtrField<config::TaskConfig> kept;
+  for (const config::TaskConfig& t : config->tasks()) {
+    if (std::find(names.begin(), names.end(), t.name()) != names.end()) *kept.Add() = t;
+  }
+  config->mutable_tasks()->Swap(&kept);
+  return absl::OkStatus();
+}
+
 int ProfileCommand(const std::vector<std::string>& args) {
   Flags flags;
-  if (!ParseFlags(args, {"config", "steps", "top"}, &flags, kUsage)) return 2;
+  if (!ParseFlags(args, {"config", "steps", "top", "tasks"}, &flags, kUsage)) return 2;
   const std::string config_path = Flag(flags, "config");
   int64_t steps = 0;
   int top = 0;
@@ -146,6 +165,11 @@ int ProfileCommand(const std::vector<std::string>& args) {
     return Fail(absl::InvalidArgumentError(absl::StrCat(
         config_path, ": onemodel profile times ops on the CPU (a CUDA op returns before its kernel has run); ",
         "profile the GPU with nsys or ncu")));
+  }
+  if (const std::string tasks = Flag(flags, "tasks"); !tasks.empty()) {
+    if (absl::Status s = KeepTasks(config_path, absl::StrSplit(tasks, ',', absl::SkipEmpty()), &*config); !s.ok()) {
+      return Fail(s);
+    }
   }
   config->mutable_train()->set_eval_every(0);  // the steps only; the schedule stays the config's
   std::string scratch = (std::filesystem::temp_directory_path() / "onemodel-profile-XXXXXX").string();

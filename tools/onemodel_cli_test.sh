@@ -108,6 +108,11 @@ expect "profile: largest by output shape" 0 "the 4 largest by output shape" -- c
 expect "profile: no run dir left" 0 "^0$" -- bash -c "grep -o 'scratch run dir [^)]*' '$tmp/last_output' | \
   cut -d' ' -f4 | xargs -r ls -d 2>/dev/null | wc -l"
 expect "profile: steps" 2 "--steps >= 1" -- "$bin" profile --config "$tmp/tiny.pbtxt" --steps 0
+expect "profile: one task" 0 "translate_en_de +[0-9.]+ %  2 x" -- \
+  "$bin" profile --config "$tmp/tiny.pbtxt" --steps 2 --top 0 --tasks translate_en_de
+expect "profile: only that task" 1 "^$" -- grep -E "^  (fashion_mnist|speech_recognition) " "$tmp/last_output"
+expect "profile: a task the config does not train" 1 "trains no task 'speech' \(it trains fashion_mnist, " -- \
+  "$bin" profile --config "$tmp/tiny.pbtxt" --tasks speech
 expect "train again resumes and stops" 0 "resuming from .*ckpt-12" -- "$bin" train --config "$tmp/tiny.pbtxt" --run "$tmp/run"
 expect "inspect" 0 "step 12" -- "$bin" inspect "$tmp/run"
 expect "inspect parts" 0 "encoder +[0-9]+" -- cat "$tmp/last_output"
