@@ -55,11 +55,11 @@ constexpr char kUsage[] =
     "  submit-eval --run DIR [--tasks all|a,b] [--examples N] [--time T] [--partition P] [--dry-run]\n"
     "                                          SLURM: a job array evaluating every checkpoint of DIR, then a\n"
     "                                          dependent job writing the table to DIR/eval/\n"
-    "  profile --config FILE [--steps N] [--top K] [--tasks a,b]\n"
+    "  profile --config FILE [--steps N] [--top K] [--tasks all|a,b]\n"
     "                                          train N steps (default 30) of FILE (only the tasks named) on the CPU\n"
     "                                          in a scratch run dir; print the time by task and by op (forward,\n"
     "                                          backward; the K largest by output shape, default 25)\n"
-  "  inspect DIR                             a checkpoint's step, parameters per part and expert load\n"
+    "  inspect DIR                             a checkpoint's step, parameters per part and expert load\n"
     "  tasks                                   list the registered tasks\n"
     "  help, or --help after any command       this usage\n"
     "  prepare-data translation [--out DIR] [--source FILE] [--vocab N]\n"
@@ -124,7 +124,8 @@ int TrainCommand(const std::vector<std::string>& args) {
   }
   if (rank == 0) {
     std::printf("trained steps %lld-%lld in %.0f s; checkpoint %s/latest\n", static_cast<long long>(result->first_step),
-                static_cast<long long>(result->last_step), result->seconds, run_dir.c_str());    std::printf("%s", TimeSharesText(result->time, result->seconds).c_str());
+                static_cast<long long>(result->last_step), result->seconds, run_dir.c_str());
+    std::printf("%s", TimeSharesText(result->time, result->seconds).c_str());
   }
   return 0;
 }
@@ -134,6 +135,7 @@ absl::Status KeepTasks(const std::string& config_path, const std::vector<std::st
                        config::Experiment* config) {
   std::vector<std::string> trained;
   for (const config::TaskConfig& t : config->tasks()) trained.push_back(t.name());
+  if (names.empty()) return absl::InvalidArgumentError("--tasks: names no task");
   for (const std::string& name : names) {
     if (std::find(trained.begin(), trained.end(), name) == trained.end()) {
       return absl::InvalidArgumentError(absl::StrCat("--tasks: ", config_path, " trains no task '", name,
@@ -166,7 +168,7 @@ int ProfileCommand(const std::vector<std::string>& args) {
         config_path, ": onemodel profile times ops on the CPU (a CUDA op returns before its kernel has run); ",
         "profile the GPU with nsys or ncu")));
   }
-  if (const std::string tasks = Flag(flags, "tasks"); !tasks.empty()) {
+  if (const std::string tasks = Flag(flags, "tasks", "all"); tasks != "all") {
     if (absl::Status s = KeepTasks(config_path, absl::StrSplit(tasks, ',', absl::SkipEmpty()), &*config); !s.ok()) {
       return Fail(s);
     }
