@@ -209,6 +209,7 @@ TEST(CudaOpsTest, IndexingOps) {
   CompareOnDevices({RandomCpu({2, 8}, -1, 1, 25)},
                    [&](const std::vector<Tensor>& in) { return ops::GatherLastDim(in[0], cols); });
   CompareOnDevices({RandomCpu({3, 40, 37}, -1, 1, 26)}, [](const std::vector<Tensor>& in) { return ops::TransposeLast2(in[0]); });
+  CompareOnDevices({RandomCpu({3, 17, 4, 40}, -1, 1, 29)}, [](const std::vector<Tensor>& in) { return ops::SwapAxes12(in[0]); });
   for (int axis = 0; axis < 3; ++axis) {
     CompareOnDevices({RandomCpu({3, 4, 5}, -1, 1, 27), RandomCpu({3, 4, 5}, -1, 1, 28)},
                      [axis](const std::vector<Tensor>& in) {

@@ -15,6 +15,21 @@ constexpr uint16_t kInitPurpose = 50;
 // Added to masked scores: exp(-1e9 - max) is 0 in f32, and unlike -inf it keeps fully masked rows finite.
 constexpr float kMasked = -1e9f;
 
+// [B, T, H * dh] -> [B * H, T, dh]: the heads become one batch of products (one BatchedMatMul for all of them,
+// and one gradient per input instead of a zero-padded slice per head to sum).
+Tensor SplitHeads(const Tensor& x, int64_t heads) {
+  if (heads == 1) return x;
+  const int64_t b = x.dim(0), t = x.dim(1), dh = x.dim(2) / heads;
+  return ops::Reshape(ops::SwapAxes12(ops::Reshape(x, {b, t, heads, dh})), {b * heads, t, dh});
+}
+
+// The inverse: [B * H, T, dh] -> [B, T, H * dh].
+Tensor MergeHeads(const Tensor& x, int64_t batch) {
+  if (x.dim(0) == batch) return x;
+  const int64_t heads = x.dim(0) / batch, t = x.dim(1), dh = x.dim(2);
+  return ops::Reshape(ops::SwapAxes12(ops::Reshape(x, {batch, heads, t, dh})), {batch, t, heads * dh});
+}
+
 }  // namespace
 
 Tensor MultiHeadAttention(const Tensor& query, const Tensor& memory, const Tensor& wq, const Tensor& wk,
@@ -43,16 +58,15 @@ Tensor MultiHeadAttention(const Tensor& query, const Tensor& memory, const Tenso
     for (float& x : m) x = x > 0.5f ? 0.f : kMasked;
     padding_mask = Tensor::FromVector(m, {b, 1, tk}).To(query.device());
   }
-  const std::vector<int64_t> sizes(heads, dh);
-  const std::vector<Tensor> qh = ops::Split(q, sizes, 2), kh = ops::Split(k, sizes, 2), vh = ops::Split(v, sizes, 2);
-  std::vector<Tensor> out;
-  for (int64_t h = 0; h < heads; ++h) {
-    Tensor scores = ops::Scale(ops::BatchedMatMul(qh[h], kh[h], false, true), 1.f / std::sqrt(static_cast<float>(dh)));
-    if (causal_mask.defined()) scores = ops::Add(scores, causal_mask);
-    if (padding_mask.defined()) scores = ops::Add(scores, padding_mask);
-    out.push_back(ops::BatchedMatMul(ops::Softmax(scores), vh[h]));
+  // scores [B * H, Tq, Tk]
+  Tensor scores = ops::Scale(ops::BatchedMatMul(SplitHeads(q, heads), SplitHeads(k, heads), false, true),
+                             1.f / std::sqrt(static_cast<float>(dh)));
+  if (causal_mask.defined()) scores = ops::Add(scores, causal_mask);
+  if (padding_mask.defined()) {
+    scores = ops::Reshape(ops::Add(ops::Reshape(scores, {b, heads, tq, tk}), ops::Reshape(padding_mask, {b, 1, 1, tk})),
+                          {b * heads, tq, tk});
   }
-  return ops::MatMul(heads == 1 ? out[0] : ops::Concat(out, 2), wo);
+  return ops::MatMul(MergeHeads(ops::BatchedMatMul(ops::Softmax(scores), SplitHeads(v, heads)), b), wo);
 }
 
 Tensor TimingSignal(int64_t length, int64_t dim) {

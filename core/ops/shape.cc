@@ -140,4 +140,31 @@ Tensor TransposeLast2(const Tensor& x) {
   return Record(out, "TransposeLast2", {x}, backward);
 }
 
+Tensor SwapAxes12(const Tensor& x) {
+  CheckF32("SwapAxes12", x);
+  CHECK_EQ(x.ndim(), 4) << "SwapAxes12: needs [A, B, C, D], got " << ShapeToString(x.shape());
+  const int64_t a = x.dim(0), b = x.dim(1), c = x.dim(2), d = x.dim(3);
+  Tensor out = Tensor::Empty({a, c, b, d}, DType::kF32, x.device());
+  if (OnCuda(x)) {
+    // Two transposes, kernels the CUDA side has: [A, B, C*D] -> [A, C*D, B] = [A*C, D, B] -> [A*C, B, D].
+    Tensor between = Tensor::Empty({a, c * d, b}, DType::kF32, x.device());
+    RequireCudaBackend().TransposeLast2(F32(x), F32(between), a, b, c * d);
+    RequireCudaBackend().TransposeLast2(F32(between), F32(out), a * c, d, b);
+  } else {
+    const float* px = x.data<float>();
+    float* po = out.data<float>();
+#pragma omp parallel for collapse(2) if (x.numel() > (1 << 15))
+    for (int64_t i = 0; i < a; ++i) {
+      for (int64_t k = 0; k < c; ++k) {
+        for (int64_t j = 0; j < b; ++j) {
+          std::memcpy(po + ((i * c + k) * b + j) * d, px + ((i * b + j) * c + k) * d, d * sizeof(float));
+        }
+      }
+    }
+  }
+  return Record(out, "SwapAxes12", {x}, [](const Tensor& g, const Tensor&) {
+    return std::vector<Tensor>{SwapAxes12(g)};
+  });
+}
+
 }  // namespace onemodel::ops

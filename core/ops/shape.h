@@ -15,6 +15,9 @@ Tensor Narrow(const Tensor& x, int axis, int64_t begin, int64_t end);
 Tensor Concat(const std::vector<Tensor>& xs, int axis);
 std::vector<Tensor> Split(const Tensor& x, const std::vector<int64_t>& sizes, int axis);
 Tensor TransposeLast2(const Tensor& x);  // [..., A, B] -> [..., B, A]
+// [A, B, C, D] -> [A, C, B, D]: attention's heads moved ahead of time ([B, T, H, dh] -> [B, H, T, dh]) and back;
+// rows of D floats keep their order, so on the CPU it is one copy per row.
+Tensor SwapAxes12(const Tensor& x);
 
 }  // namespace onemodel::ops
 

@@ -77,6 +77,22 @@ TEST(ShapeTest, ConcatSplitNarrowOnEveryAxis) {
   }
 }
 
+TEST(ShapeTest, SwapAxes12) {
+  std::mt19937 rng(4);
+  for (const Shape& shape : {Shape{2, 3, 4, 5}, Shape{1, 7, 2, 1}, Shape{3, 1, 3, 2}, Shape{2, 33, 3, 40}}) {
+    const int64_t a = shape[0], b = shape[1], c = shape[2], d = shape[3];
+    CheckOp({testing::RandomTensor(rng, shape)}, [](const std::vector<Tensor>& in) { return SwapAxes12(in[0]); },
+            [&](const std::vector<Doubles>& in) {
+              Doubles out(in[0].size());
+              for (int64_t i = 0; i < a; ++i)
+                for (int64_t j = 0; j < b; ++j)
+                  for (int64_t k = 0; k < c; ++k)
+                    for (int64_t l = 0; l < d; ++l) out[((i * c + k) * b + j) * d + l] = in[0][((i * b + j) * c + k) * d + l];
+              return out;
+            });
+  }
+}
+
 TEST(ShapeTest, TransposeLast2) {
   std::mt19937 rng(3);
   // Includes sizes that cross the 32-wide tiles of the blocked kernel, and size-1 dims.
