@@ -83,9 +83,11 @@ void RunBackward(const Tensor& root) {
     Tensor g = found->second;
     grads.erase(found);
     const Node& node = *t.grad_fn();
-    OpProfiler::BackwardStarted();
-    std::vector<Tensor> input_grads = node.backward(g, t);
-    OpProfiler::BackwardFinished(node.op.c_str(), t.shape());
+    std::vector<Tensor> input_grads;
+    {
+      const OpProfiler::BackwardScope timed(node.op.c_str(), t.shape());
+      input_grads = node.backward(g, t);
+    }
     CHECK_EQ(input_grads.size(), node.inputs.size()) << node.op << ": backward returned the wrong count";
     for (size_t i = 0; i < node.inputs.size(); ++i) {
       const Tensor& in = node.inputs[i];
@@ -96,16 +98,14 @@ void RunBackward(const Tensor& root) {
       // Timed as backward work of their own: a parameter's gradient added to its .grad, and the sum of the
       // gradients that reach a tensor used more than once.
       if (!in.grad_fn()) {
-        OpProfiler::BackwardStarted();
+        const OpProfiler::BackwardScope timed("(accumulate .grad)", in.shape());
         const_cast<Tensor&>(in).AccumulateGrad(std::move(gi));
-        OpProfiler::BackwardFinished("(accumulate .grad)", in.shape());
         continue;
       }
       auto [slot, inserted] = grads.emplace(in.impl(), gi);
       if (!inserted) {
-        OpProfiler::BackwardStarted();
+        const OpProfiler::BackwardScope timed("(sum gradients)", in.shape());
         slot->second = ops::Add(slot->second, gi);
-        OpProfiler::BackwardFinished("(sum gradients)", in.shape());
       }
     }
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "glog/logging.h"
 
@@ -14,6 +15,18 @@ thread_local OpProfiler* active = nullptr;  // set on the profiling thread only
 
 double Between(std::chrono::steady_clock::time_point from, std::chrono::steady_clock::time_point to) {
   return std::chrono::duration<double>(to - from).count();
+}
+
+void SortByTime(std::vector<OpProfiler::Entry>& entries) {
+  std::stable_sort(entries.begin(), entries.end(),
+                   [](const OpProfiler::Entry& a, const OpProfiler::Entry& b) { return a.seconds > b.seconds; });
+}
+
+// One table row up to the op's name: its share of `total`, total and per-call time, calls and pass.
+std::string RowStart(const OpProfiler::Entry& e, double total) {
+  return absl::StrFormat("%6.1f %% %9.1f %8lld %8.3f  %-8s  ", total > 0 ? 100 * e.seconds / total : 0.0,
+                         1000 * e.seconds, static_cast<long long>(e.calls), 1000 * e.seconds / e.calls,
+                         e.backward ? "backward" : "forward");
 }
 
 }  // namespace
@@ -54,26 +67,22 @@ void OpProfiler::OpFinished(const char* op, const Shape& shape) {
   p->mark_ = now;
 }
 
-void OpProfiler::BackwardStarted() {
-  OpProfiler* p = ActiveHere();
-  if (p == nullptr) return;
-  if (p->backward_depth_++ == 0) p->backward_start_ = Clock::now();
+OpProfiler::BackwardScope::BackwardScope(const char* op, const Shape& shape)
+    : profiler_(ActiveHere()), op_(op), shape_(shape) {
+  if (profiler_ != nullptr && profiler_->backward_depth_++ == 0) profiler_->backward_start_ = Clock::now();
 }
 
-void OpProfiler::BackwardFinished(const char* op, const Shape& shape) {
-  OpProfiler* p = ActiveHere();
-  if (p == nullptr) return;
-  CHECK_GT(p->backward_depth_, 0) << "OpProfiler: BackwardFinished without BackwardStarted";
-  if (--p->backward_depth_ > 0) return;
+OpProfiler::BackwardScope::~BackwardScope() {
+  if (profiler_ == nullptr || --profiler_->backward_depth_ > 0) return;
   const Clock::time_point now = Clock::now();
-  p->Add(op, true, shape, Between(p->backward_start_, now));
-  p->mark_ = now;
+  profiler_->Add(op_, true, shape_, Between(profiler_->backward_start_, now));
+  profiler_->mark_ = now;
 }
 
 std::vector<OpProfiler::Entry> OpProfiler::Entries() const {
   std::vector<Entry> out;
   for (const auto& [key, e] : entries_) out.push_back(e);
-  std::stable_sort(out.begin(), out.end(), [](const Entry& a, const Entry& b) { return a.seconds > b.seconds; });
+  SortByTime(out);
   return out;
 }
 
@@ -92,23 +101,17 @@ std::string OpProfiler::Table(int top) const {
   }
   std::vector<Entry> ops;
   for (const auto& [key, e] : by_op) ops.push_back(e);
-  std::stable_sort(ops.begin(), ops.end(), [](const Entry& a, const Entry& b) { return a.seconds > b.seconds; });
-  const auto share = [total](double s) { return total > 0 ? 100 * s / total : 0.0; };
+  SortByTime(ops);
   std::string text = absl::StrFormat("ops: %.2f s, forward %.1f %%, backward %.1f %%\n", total,
-                                     share(total - backward), share(backward));
+                                     total > 0 ? 100 * (total - backward) / total : 0.0,
+                                     total > 0 ? 100 * backward / total : 0.0);
   text += "  share  total ms    calls  ms/call  pass      op\n";
-  for (const Entry& e : ops) {
-    absl::StrAppendFormat(&text, "%6.1f %% %9.1f %8lld %8.3f  %-8s  %s\n", share(e.seconds), 1000 * e.seconds,
-                          static_cast<long long>(e.calls), 1000 * e.seconds / e.calls,
-                          e.backward ? "backward" : "forward", e.op);
-  }
+  for (const Entry& e : ops) absl::StrAppend(&text, RowStart(e, total), e.op, "\n");
   absl::StrAppendFormat(&text, "the %d largest by output shape:\n", top);
   text += "  share  total ms    calls  ms/call  pass      op               output\n";
   for (size_t i = 0; i < entries.size() && i < static_cast<size_t>(top); ++i) {
-    const Entry& e = entries[i];
-    absl::StrAppendFormat(&text, "%6.1f %% %9.1f %8lld %8.3f  %-8s  %-16s %s\n", share(e.seconds), 1000 * e.seconds,
-                          static_cast<long long>(e.calls), 1000 * e.seconds / e.calls,
-                          e.backward ? "backward" : "forward", e.op, ShapeToString(e.shape));
+    absl::StrAppendFormat(&text, "%s%-16s %s\n", RowStart(entries[i], total), entries[i].op,
+                          ShapeToString(entries[i].shape));
   }
   return text;
 }

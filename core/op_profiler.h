@@ -42,8 +42,20 @@ class OpProfiler {
   // Hooks for the engine (core/autograd.cc); each does nothing unless a profiler runs on this thread.
   static void Mark();                                            // the next op's forward starts now
   static void OpFinished(const char* op, const Shape& shape);    // an op's forward ends (Record)
-  static void BackwardStarted();                                 // a node's backward function starts
-  static void BackwardFinished(const char* op, const Shape& shape);
+  // Times backward work (a node's backward function, or the engine's own) as `op` with output `shape` for its
+  // lifetime; ops run inside it are its time, not forward ops.
+  class BackwardScope {
+   public:
+    BackwardScope(const char* op, const Shape& shape);
+    ~BackwardScope();
+    BackwardScope(const BackwardScope&) = delete;
+    BackwardScope& operator=(const BackwardScope&) = delete;
+
+   private:
+    OpProfiler* profiler_;  // the one running when the scope began, if any
+    const char* op_;
+    const Shape& shape_;
+  };
 
  private:
   using Clock = std::chrono::steady_clock;
