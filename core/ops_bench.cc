@@ -6,7 +6,6 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <functional>
@@ -17,21 +16,12 @@
 #include "core/autograd.h"
 #include "core/ops/ops.h"
 #include "core/rng.h"
+#include "core/testing/best_seconds.h"
 
 namespace onemodel {
 namespace {
 
-// Best wall time of `reps` runs after one warm-up, in seconds.
-double BestSeconds(int reps, const std::function<void()>& fn) {
-  fn();
-  double best = 1e30;
-  for (int i = 0; i < reps; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    fn();
-    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  }
-  return best;
-}
+using testing::BestSeconds;
 
 struct BandwidthResult {
   double fwd_ms, bwd_ms, fwd_gbps, bwd_gbps;

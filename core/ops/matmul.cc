@@ -5,6 +5,7 @@
 #include "core/autograd.h"
 #include "core/cuda_backend.h"
 #include "core/ops/axis.h"
+#include "core/ops/gemm_bf16.h"
 
 namespace onemodel::ops {
 namespace {
@@ -53,40 +54,49 @@ namespace {
 
 thread_local MatmulPrecision current_precision = MatmulPrecision::kF32;
 
-// One operand of a product as the GEMM at its precision reads it: the f32 tensor itself, or its bf16 rounding
-// (bf16 bits on CUDA; on the CPU an f32 copy holding the rounded values).
+// One operand of a product as the GEMM at its precision reads it: the f32 tensor itself (also in bf16 where the
+// CPU's bf16 GEMM rounds while it packs), bf16 bits on CUDA, or on CPUs without AVX512-BF16 an f32 copy holding
+// the rounded values for sgemm.
 class GemmInput {
  public:
   GemmInput(const Tensor& x, MatmulPrecision precision) : t_(x) {
     if (precision == MatmulPrecision::kF32) return;
-    if (x.device().is_cpu()) {
+    if (!x.device().is_cpu()) {
+      t_ = Tensor::Empty(x.shape(), DType::kBF16, x.device());
+      RequireCudaBackend().ToBF16(F32(x), static_cast<uint16_t*>(t_.raw_data()), x.numel());
+    } else if (CpuBF16GemmAvailable()) {
+      cpu_bf16_ = true;
+    } else {
       t_ = Tensor::Empty(x.shape(), DType::kF32);
       const float* src = F32(x);
       float* dst = F32(t_);
       const int64_t n = x.numel();
 #pragma omp parallel for if (n > (1 << 16))
       for (int64_t i = 0; i < n; ++i) dst[i] = BF16ToFloat(FloatToBF16(src[i]));
-    } else {
-      t_ = Tensor::Empty(x.shape(), DType::kBF16, x.device());
-      RequireCudaBackend().ToBF16(F32(x), static_cast<uint16_t*>(t_.raw_data()), x.numel());
     }
   }
   bool bf16() const { return t_.dtype() == DType::kBF16; }
+  bool cpu_bf16() const { return cpu_bf16_; }
   const float* F32At(int64_t offset) const { return F32(t_) + offset; }
   const uint16_t* BF16At(int64_t offset) const { return static_cast<const uint16_t*>(t_.raw_data()) + offset; }
 
  private:
   Tensor t_;
+  bool cpu_bf16_ = false;
 };
 
-// C = op(A) op(B) on the device of the operands: OpenBLAS on the CPU, cuBLAS on CUDA (bf16 operands through
-// the tensor cores). a and b are element offsets into the prepared operands. On CUDA, `batch` runs that many
-// products, strided apart, in one call (the CPU caller loops itself).
+// C = op(A) op(B) on the device of the operands: OpenBLAS (or the bf16 GEMM) on the CPU, cuBLAS on CUDA (bf16
+// operands through the tensor cores). a and b are element offsets into the prepared operands. On CUDA, `batch`
+// runs that many products, strided apart, in one call (the CPU caller loops itself).
 void GemmOn(const Device& device, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const GemmInput& a,
             int64_t a_at, const GemmInput& b, int64_t b_at, float* c, const CudaBackend::GemmBatch& batch = {}) {
   if (device.is_cpu()) {
     CHECK_EQ(batch.count, 1) << "GemmOn: batched products on the CPU loop in the caller";
-    Gemm(trans_a, trans_b, m, n, k, 1.f, a.F32At(a_at), b.F32At(b_at), 0.f, c);
+    if (a.cpu_bf16()) {
+      GemmBF16(trans_a, trans_b, m, n, k, a.F32At(a_at), b.F32At(b_at), c);
+    } else {
+      Gemm(trans_a, trans_b, m, n, k, 1.f, a.F32At(a_at), b.F32At(b_at), 0.f, c);
+    }
   } else if (a.bf16()) {
     RequireCudaBackend().GemmBF16(trans_a, trans_b, m, n, k, 1.f, a.BF16At(a_at), b.BF16At(b_at), 0.f, c, batch);
   } else {

@@ -11,9 +11,9 @@
 namespace onemodel::ops {
 
 // The precision of matrix products. kBF16 is mixed precision: both operands rounded to bf16 (round to nearest
-// even), the products accumulated and returned in f32 — on CUDA through the tensor cores, on the CPU by the
-// same rounding before sgemm (the reference the GPU is tested against). Weights stay f32 (the master copy) and
-// gradients come back f32.
+// even), the products accumulated and returned in f32 — on CUDA through the tensor cores, on the CPU through
+// vdpbf16ps (core/ops/gemm_bf16.h) or, on CPUs without AVX512-BF16, an sgemm of rounded copies. Weights stay f32
+// (the master copy) and gradients come back f32.
 enum class MatmulPrecision { kF32, kBF16 };
 
 // Sets the precision of the products that ops started on this thread use, until it is destroyed (then the

@@ -1,0 +1,192 @@
+#include "core/ops/gemm_bf16.h"
+
+#include <immintrin.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "glog/logging.h"
+
+// The build may target CPUs without AVX-512 (--config=portable): only the functions that use its instructions
+// are compiled for it, and they run only where CpuBF16GemmAvailable() says the CPU has them.
+#define ONEMODEL_AVX512_BF16 __attribute__((target("avx512f,avx512bw,avx512bf16")))
+
+namespace onemodel::ops {
+namespace {
+
+// Register tile: kMR rows x kNR columns of C in 24 zmm accumulators, with two B vectors and a broadcast of A.
+constexpr int kMR = 12;
+constexpr int kNR = 32;
+// Cache blocking: a B micro-panel (kKC x kNR bf16, 16 KiB) stays in L1 while A's panels stream past it from L2
+// (at most kMaxMC x kKC bf16); a B block of kKC x kNC (2 MiB) stays in L3.
+constexpr int64_t kKC = 256;
+constexpr int64_t kMaxMC = 240;
+constexpr int64_t kNC = 4096;
+
+// op(X) seen as `rows` x k: element (r, kk) is data[r * row_stride + kk * k_stride]. Dense operands have one
+// of the two strides equal to 1.
+struct Operand {
+  const float* data;
+  int64_t row_stride, k_stride;
+};
+
+__mmask16 FirstLanes(int64_t count) {
+  return count >= 16 ? 0xFFFF : count <= 0 ? 0 : static_cast<__mmask16>((1u << count) - 1);
+}
+
+// Packs rows [r0, r0 + valid) of x (zeros for the rest of the W rows) over k in [k0, k0 + kc) as bf16 pairs:
+// dword dst[p * W + w] holds x(r0 + w, k0 + 2p) in its low half and x(r0 + w, k0 + 2p + 1) in its high half,
+// the layout vdpbf16ps multiplies pairwise. An odd kc leaves the last pair's high half zero.
+template <int W>
+ONEMODEL_AVX512_BF16 void PackPanel(const Operand& x, int64_t r0, int64_t valid, int64_t k0, int64_t kc,
+                                    uint32_t* dst) {
+  const int64_t pairs = (kc + 1) / 2;
+  if (x.k_stride == 1) {
+    // k runs along memory: round 32 k of a row at once (in k order they are already pairs) and spread its
+    // 16 pairs down the panel's column w.
+    for (int w = 0; w < W; ++w) {
+      if (w >= valid) {
+        for (int64_t p = 0; p < pairs; ++p) dst[p * W + w] = 0;
+        continue;
+      }
+      const float* row = x.data + (r0 + w) * x.row_stride + k0;
+      for (int64_t kk = 0; kk < kc; kk += 32) {
+        const int64_t left = kc - kk;
+        const __m512 low = _mm512_maskz_loadu_ps(FirstLanes(left), row + kk);
+        const __m512 high = _mm512_maskz_loadu_ps(FirstLanes(left - 16), row + kk + 16);
+        alignas(64) uint32_t pair[16];
+        _mm512_store_si512(pair, reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(high, low)));
+        const int64_t count = std::min<int64_t>(16, (left + 1) / 2);
+        for (int64_t q = 0; q < count; ++q) dst[(kk / 2 + q) * W + w] = pair[q];
+      }
+    }
+    return;
+  }
+  // The panel's rows run along memory: round two k rows at once and interleave them into pairs.
+  alignas(64) static const uint16_t kInterleave[32] = {0, 16, 1, 17, 2,  18, 3,  19, 4,  20, 5,  21, 6,  22, 7,  23,
+                                                       8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
+  const __m512i interleave = _mm512_load_si512(kInterleave);
+  for (int64_t p = 0; p < pairs; ++p) {
+    const float* even = x.data + (k0 + 2 * p) * x.k_stride + r0 * x.row_stride;
+    const bool has_odd = 2 * p + 1 < kc;
+    for (int w = 0; w < W; w += 16) {
+      const __mmask16 rows = FirstLanes(valid - w);
+      const __m512 e = _mm512_maskz_loadu_ps(rows, even + w);
+      const __m512 o = has_odd ? _mm512_maskz_loadu_ps(rows, even + x.k_stride + w) : _mm512_setzero_ps();
+      const __m512i pairs16 = _mm512_permutexvar_epi16(interleave, reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(o, e)));
+      _mm512_mask_storeu_epi32(dst + p * W + w, FirstLanes(W - w), pairs16);
+    }
+  }
+}
+
+// C[0:mr, 0:nr] = (or +=, when accumulating over k blocks) the kMR x kNR tile of the packed panels' product.
+ONEMODEL_AVX512_BF16 void MicroKernel(int64_t pairs, const uint32_t* a, const uint32_t* b, float* c, int64_t ldc,
+                                      int64_t mr, int64_t nr, bool accumulate) {
+  __m512 acc[kMR][2];
+#pragma GCC unroll 12
+  for (int i = 0; i < kMR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  for (int64_t p = 0; p < pairs; ++p) {
+    const __m512bh b0 = reinterpret_cast<__m512bh>(_mm512_loadu_si512(b + p * kNR));
+    const __m512bh b1 = reinterpret_cast<__m512bh>(_mm512_loadu_si512(b + p * kNR + 16));
+#pragma GCC unroll 12
+    for (int i = 0; i < kMR; ++i) {
+      const __m512bh ai = reinterpret_cast<__m512bh>(_mm512_set1_epi32(static_cast<int>(a[p * kMR + i])));
+      acc[i][0] = _mm512_dpbf16_ps(acc[i][0], ai, b0);
+      acc[i][1] = _mm512_dpbf16_ps(acc[i][1], ai, b1);
+    }
+  }
+  const __mmask16 left = FirstLanes(nr), right = FirstLanes(nr - 16);
+#pragma GCC unroll 12
+  for (int i = 0; i < kMR; ++i) {
+    if (i >= mr) break;
+    float* row = c + i * ldc;
+    if (accumulate) {
+      acc[i][0] = _mm512_add_ps(acc[i][0], _mm512_maskz_loadu_ps(left, row));
+      acc[i][1] = _mm512_add_ps(acc[i][1], _mm512_maskz_loadu_ps(right, row + 16));
+    }
+    _mm512_mask_storeu_ps(row, left, acc[i][0]);
+    _mm512_mask_storeu_ps(row + 16, right, acc[i][1]);
+  }
+}
+
+// One thread's share of a (k block, n block): packs its rows [i0, i0 + rows) of A, then runs every tile of them
+// against the packed B block.
+void RowBlock(const Operand& a, int64_t i0, int64_t rows, int64_t k0, int64_t kc, const uint32_t* b_packed,
+              int64_t nc, float* c, int64_t ldc, std::vector<uint32_t>& a_packed) {
+  const int64_t pairs = (kc + 1) / 2;
+  const int64_t panels = (rows + kMR - 1) / kMR;
+  a_packed.resize(std::max<size_t>(a_packed.size(), panels * pairs * kMR));
+  for (int64_t ip = 0; ip < panels; ++ip) {
+    PackPanel<kMR>(a, i0 + ip * kMR, std::min<int64_t>(kMR, rows - ip * kMR), k0, kc, &a_packed[ip * pairs * kMR]);
+  }
+  for (int64_t jp = 0; jp * kNR < nc; ++jp) {
+    for (int64_t ip = 0; ip < panels; ++ip) {
+      MicroKernel(pairs, &a_packed[ip * pairs * kMR], b_packed + jp * pairs * kNR, c + (i0 + ip * kMR) * ldc + jp * kNR,
+                  ldc, std::min<int64_t>(kMR, rows - ip * kMR), std::min<int64_t>(kNR, nc - jp * kNR), k0 > 0);
+    }
+  }
+}
+
+}  // namespace
+
+bool CpuBF16GemmAvailable() {
+  static const bool available = [] {
+    const char* mode = std::getenv("ONEMODEL_BF16_GEMM");
+    if (mode != nullptr && std::strcmp(mode, "emulate") == 0) return false;
+    CHECK(mode == nullptr || *mode == '\0' || std::strcmp(mode, "native") == 0)
+        << "ONEMODEL_BF16_GEMM: '" << mode << "' is neither 'native' nor 'emulate'";
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512bf16");
+  }();
+  return available;
+}
+
+void GemmBF16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, const float* b,
+              float* c) {
+  CHECK(CpuBF16GemmAvailable()) << "GemmBF16: this CPU lacks AVX512-BF16 (or ONEMODEL_BF16_GEMM=emulate is set)";
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    std::fill_n(c, m * n, 0.f);
+    return;
+  }
+  const Operand op_a{a, trans_a ? 1 : k, trans_a ? m : 1};
+  const Operand op_b{b, trans_b ? k : 1, trans_b ? 1 : n};  // B's rows here are C's columns
+  // Rows split into blocks of whole panels, at least one per thread where there are panels enough and a
+  // multiple of the thread count so that no thread runs one more block than the others.
+  const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  const int64_t m_panels = (m + kMR - 1) / kMR;
+  int64_t blocks = std::max<int64_t>((m_panels * kMR + kMaxMC - 1) / kMaxMC, threads);
+  blocks = std::min(m_panels, (blocks + threads - 1) / threads * threads);
+  const int64_t block_rows = (m_panels + blocks - 1) / blocks * kMR;
+  blocks = (m + block_rows - 1) / block_rows;
+  // Both packing buffers persist per thread (OpenMP's pool keeps its threads): no allocation per product.
+  thread_local std::vector<uint32_t> b_packed;
+  b_packed.resize(std::max<size_t>(b_packed.size(), (kKC / 2) * ((std::min(n, kNC) + kNR - 1) / kNR * kNR)));
+  uint32_t* bp = b_packed.data();
+#pragma omp parallel num_threads(threads)
+  {
+    thread_local std::vector<uint32_t> a_packed;
+    for (int64_t j0 = 0; j0 < n; j0 += kNC) {
+      const int64_t nc = std::min(kNC, n - j0);
+      for (int64_t k0 = 0; k0 < k; k0 += kKC) {
+        const int64_t kc = std::min(kKC, k - k0);
+        const int64_t pairs = (kc + 1) / 2;
+#pragma omp for schedule(static)
+        for (int64_t jp = 0; jp < (nc + kNR - 1) / kNR; ++jp) {
+          PackPanel<kNR>(op_b, j0 + jp * kNR, std::min<int64_t>(kNR, nc - jp * kNR), k0, kc, bp + jp * pairs * kNR);
+        }
+#pragma omp for schedule(static)
+        for (int64_t block = 0; block < blocks; ++block) {
+          const int64_t i0 = block * block_rows;
+          RowBlock(op_a, i0, std::min(block_rows, m - i0), k0, kc, bp, nc, c + j0, n, a_packed);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace onemodel::ops
