@@ -56,7 +56,9 @@ std::map<std::tuple<int, int, int64_t, int64_t, int64_t>, std::pair<double, doub
   const char* python = std::getenv("ONEMODEL_TORCH_PYTHON");
   if (python == nullptr) return rates;
   std::string command = absl::StrCat(python, " tools/bench/gemm_bf16_torch.py --threads ", omp_get_max_threads());
-  for (const Shape3& s : kShapes) absl::StrAppend(&command, " ", s.trans_a, ",", s.trans_b, ",", s.m, ",", s.n, ",", s.k);
+  for (const Shape3& s : kShapes) {
+    absl::StrAppend(&command, " ", s.trans_a, ",", s.trans_b, ",", s.m, ",", s.n, ",", s.k);
+  }
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return rates;
   char line[512], torch[64];

@@ -3,7 +3,8 @@
 // default job's shapes (64 images -> 16 patch tokens + 1 decoder position; 64 sentence pairs of 16 -> 16
 // subwords, vocabulary 4000). The same pair in PyTorch (tools/bench/trunk_torch.py, a re-implementation of
 // the same trunk; interpreter in $ONEMODEL_TORCH_PYTHON, see tools/bench/setup_torch.sh) runs in the same
-// process tree with the same threads. Last line: BENCH trunk ratio=<ours / torch tokens per second>.
+// process tree with the same threads, in the config's precision (matmul_precision BF16: PyTorch under
+// torch.autocast to bf16 on the CPU). Last line: BENCH trunk ratio=<ours / torch tokens per second>.
 //   bazel run -c opt //tools:trunk_bench
 #include <omp.h>
 #include <unistd.h>
@@ -46,7 +47,8 @@ TorchResult RunTorch(const config::TrunkConfig& m, int threads) {
       " --conv_steps ", m.conv_steps(), " --image_channels ", m.image_channels(), " --experts ", moe.num_experts(),
       " --hidden ", moe.hidden(), " --top_k ", moe.router().top_k(), " --capacity_factor ",
       moe.router().capacity_factor_train(), " --vocab ", kVocab, " --batch ", kBatch, " --src_len ", kSourceLength,
-      " --tgt_len ", kTargetLength, " --repeats ", kRepeats);
+      " --tgt_len ", kTargetLength, " --repeats ", kRepeats,
+      m.matmul_precision() == config::TrunkConfig::BF16 ? " --bf16" : "");
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return r;
   char line[1024];
@@ -127,9 +129,10 @@ int Run() {
     torch_image_ms.push_back(torch.image_ms);
     torch_text_ms.push_back(torch.translation_ms);
   }
-  std::printf("onemodel: %lld parameters, %d threads; image step %.1f ms, translation step %.1f ms; "
+  std::printf("onemodel: %lld parameters, %d threads, %s products; image step %.1f ms, translation step %.1f ms; "
               "%.0f tokens/s (median of %d rounds)\n",
-              static_cast<long long>(net.NumParameters()), omp_get_max_threads(), Median(image_ms), Median(text_ms),
+              static_cast<long long>(net.NumParameters()), omp_get_max_threads(),
+              config::TrunkConfig::Precision_Name(m.matmul_precision()).c_str(), Median(image_ms), Median(text_ms),
               Median(ours), kRounds);
   if (theirs.empty()) {
     std::printf("PyTorch reference: skipped (set ONEMODEL_TORCH_PYTHON; tools/bench/setup_torch.sh makes one)\n");

@@ -37,19 +37,31 @@ __mmask16 FirstLanes(int64_t count) {
   return count >= 16 ? 0xFFFF : count <= 0 ? 0 : static_cast<__mmask16>((1u << count) - 1);
 }
 
-// Packs rows [r0, r0 + valid) of x (zeros for the rest of the W rows) over k in [k0, k0 + kc) as bf16 pairs:
-// dword dst[p * W + w] holds x(r0 + w, k0 + 2p) in its low half and x(r0 + w, k0 + 2p + 1) in its high half,
-// the layout vdpbf16ps multiplies pairwise. An odd kc leaves the last pair's high half zero.
+// Where a packed panel keeps the pair of its row w and k pair p: dword p * pair_stride + w * row_stride.
+// Pair-major panels hold a pair's W rows side by side (B's 32 columns are one vector load); row-major panels
+// hold each row's pairs side by side at a fixed stride of kKC / 2 pairs (the kernel's broadcast of a row's
+// pair is still one instruction with a constant offset). A is packed row-major when its k runs along memory
+// (the rounding writes whole vectors) and pair-major when its rows do; B always pair-major.
+template <int kPairStride, int kRowStride>
+struct Layout {
+  static constexpr int64_t At(int64_t w, int64_t p) { return p * kPairStride + w * kRowStride; }
+};
 template <int W>
+using PairMajor = Layout<W, 1>;
+using RowMajor = Layout<1, kKC / 2>;
+
+// Packs rows [r0, r0 + valid) of x (zeros for the rest of the W rows) over k in [k0, k0 + kc) as bf16 pairs:
+// the pair (w, p) holds x(r0 + w, k0 + 2p) in its low half and x(r0 + w, k0 + 2p + 1) in its high half, the
+// layout vdpbf16ps multiplies pairwise. An odd kc leaves the last pair's high half zero.
+template <int W, typename L>
 ONEMODEL_AVX512_BF16 void PackPanel(const Operand& x, int64_t r0, int64_t valid, int64_t k0, int64_t kc,
                                     uint32_t* dst) {
   const int64_t pairs = (kc + 1) / 2;
   if (x.k_stride == 1) {
-    // k runs along memory: round 32 k of a row at once (in k order they are already pairs) and spread its
-    // 16 pairs down the panel's column w.
+    // k runs along memory: round 32 k of a row at once (in k order they are already 16 pairs).
     for (int w = 0; w < W; ++w) {
       if (w >= valid) {
-        for (int64_t p = 0; p < pairs; ++p) dst[p * W + w] = 0;
+        for (int64_t p = 0; p < pairs; ++p) dst[L::At(w, p)] = 0;
         continue;
       }
       const float* row = x.data + (r0 + w) * x.row_stride + k0;
@@ -57,15 +69,21 @@ ONEMODEL_AVX512_BF16 void PackPanel(const Operand& x, int64_t r0, int64_t valid,
         const int64_t left = kc - kk;
         const __m512 low = _mm512_maskz_loadu_ps(FirstLanes(left), row + kk);
         const __m512 high = _mm512_maskz_loadu_ps(FirstLanes(left - 16), row + kk + 16);
-        alignas(64) uint32_t pair[16];
-        _mm512_store_si512(pair, reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(high, low)));
+        const __m512i sixteen = reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(high, low));
         const int64_t count = std::min<int64_t>(16, (left + 1) / 2);
-        for (int64_t q = 0; q < count; ++q) dst[(kk / 2 + q) * W + w] = pair[q];
+        if (L::At(0, 1) == 1) {
+          _mm512_mask_storeu_epi32(dst + L::At(w, kk / 2), FirstLanes(count), sixteen);
+        } else {
+          alignas(64) uint32_t pair[16];
+          _mm512_store_si512(pair, sixteen);
+          for (int64_t q = 0; q < count; ++q) dst[L::At(w, kk / 2 + q)] = pair[q];
+        }
       }
     }
     return;
   }
   // The panel's rows run along memory: round two k rows at once and interleave them into pairs.
+  CHECK_EQ(L::At(1, 0), 1) << "GemmBF16: a row-major panel from rows along memory";
   alignas(64) static const uint16_t kInterleave[32] = {0, 16, 1, 17, 2,  18, 3,  19, 4,  20, 5,  21, 6,  22, 7,  23,
                                                        8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
   const __m512i interleave = _mm512_load_si512(kInterleave);
@@ -76,15 +94,22 @@ ONEMODEL_AVX512_BF16 void PackPanel(const Operand& x, int64_t r0, int64_t valid,
       const __mmask16 rows = FirstLanes(valid - w);
       const __m512 e = _mm512_maskz_loadu_ps(rows, even + w);
       const __m512 o = has_odd ? _mm512_maskz_loadu_ps(rows, even + x.k_stride + w) : _mm512_setzero_ps();
-      const __m512i pairs16 = _mm512_permutexvar_epi16(interleave, reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(o, e)));
-      _mm512_mask_storeu_epi32(dst + p * W + w, FirstLanes(W - w), pairs16);
+      const __m512i rounded = reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(o, e));
+      _mm512_mask_storeu_epi32(dst + L::At(w, p), FirstLanes(W - w), _mm512_permutexvar_epi16(interleave, rounded));
     }
   }
 }
 
-// C[0:mr, 0:nr] = (or +=, when accumulating over k blocks) the kMR x kNR tile of the packed panels' product.
+// C[0:mr, 0:nr] = (or +=, when accumulating over k blocks) the kMR x kNR tile of the packed panels' product;
+// A's panel is laid out as LA, B's pair-major.
+template <typename LA>
 ONEMODEL_AVX512_BF16 void MicroKernel(int64_t pairs, const uint32_t* a, const uint32_t* b, float* c, int64_t ldc,
                                       int64_t mr, int64_t nr, bool accumulate) {
+  // C's rows are far apart (a whole row of C between them): fetch the tile's lines while the products run.
+  for (int64_t i = 0; i < mr; ++i) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 16), _MM_HINT_T0);
+  }
   __m512 acc[kMR][2];
 #pragma GCC unroll 12
   for (int i = 0; i < kMR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
@@ -93,7 +118,7 @@ ONEMODEL_AVX512_BF16 void MicroKernel(int64_t pairs, const uint32_t* a, const ui
     const __m512bh b1 = reinterpret_cast<__m512bh>(_mm512_loadu_si512(b + p * kNR + 16));
 #pragma GCC unroll 12
     for (int i = 0; i < kMR; ++i) {
-      const __m512bh ai = reinterpret_cast<__m512bh>(_mm512_set1_epi32(static_cast<int>(a[p * kMR + i])));
+      const __m512bh ai = reinterpret_cast<__m512bh>(_mm512_set1_epi32(static_cast<int>(a[LA::At(i, p)])));
       acc[i][0] = _mm512_dpbf16_ps(acc[i][0], ai, b0);
       acc[i][1] = _mm512_dpbf16_ps(acc[i][1], ai, b1);
     }
@@ -112,20 +137,23 @@ ONEMODEL_AVX512_BF16 void MicroKernel(int64_t pairs, const uint32_t* a, const ui
   }
 }
 
-// One thread's share of a (k block, n block): packs its rows [i0, i0 + rows) of A, then runs every tile of them
-// against the packed B block.
+// One thread's share of a (k block, n block): packs its rows [i0, i0 + rows) of A as LA, then runs every tile
+// of them against the packed B block.
+template <typename LA>
 void RowBlock(const Operand& a, int64_t i0, int64_t rows, int64_t k0, int64_t kc, const uint32_t* b_packed,
               int64_t nc, float* c, int64_t ldc, std::vector<uint32_t>& a_packed) {
   const int64_t pairs = (kc + 1) / 2;
   const int64_t panels = (rows + kMR - 1) / kMR;
-  a_packed.resize(std::max<size_t>(a_packed.size(), panels * pairs * kMR));
+  constexpr int64_t kPanel = kMR * kKC / 2;  // dwords a packed A panel may take in either layout
+  a_packed.resize(std::max<size_t>(a_packed.size(), panels * kPanel));
   for (int64_t ip = 0; ip < panels; ++ip) {
-    PackPanel<kMR>(a, i0 + ip * kMR, std::min<int64_t>(kMR, rows - ip * kMR), k0, kc, &a_packed[ip * pairs * kMR]);
+    PackPanel<kMR, LA>(a, i0 + ip * kMR, std::min<int64_t>(kMR, rows - ip * kMR), k0, kc, &a_packed[ip * kPanel]);
   }
   for (int64_t jp = 0; jp * kNR < nc; ++jp) {
     for (int64_t ip = 0; ip < panels; ++ip) {
-      MicroKernel(pairs, &a_packed[ip * pairs * kMR], b_packed + jp * pairs * kNR, c + (i0 + ip * kMR) * ldc + jp * kNR,
-                  ldc, std::min<int64_t>(kMR, rows - ip * kMR), std::min<int64_t>(kNR, nc - jp * kNR), k0 > 0);
+      MicroKernel<LA>(pairs, &a_packed[ip * kPanel], b_packed + jp * pairs * kNR,
+                      c + (i0 + ip * kMR) * ldc + jp * kNR, ldc, std::min<int64_t>(kMR, rows - ip * kMR),
+                      std::min<int64_t>(kNR, nc - jp * kNR), k0 > 0);
     }
   }
 }
@@ -177,12 +205,17 @@ void GemmBF16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const
         const int64_t pairs = (kc + 1) / 2;
 #pragma omp for schedule(static)
         for (int64_t jp = 0; jp < (nc + kNR - 1) / kNR; ++jp) {
-          PackPanel<kNR>(op_b, j0 + jp * kNR, std::min<int64_t>(kNR, nc - jp * kNR), k0, kc, bp + jp * pairs * kNR);
+          PackPanel<kNR, PairMajor<kNR>>(op_b, j0 + jp * kNR, std::min<int64_t>(kNR, nc - jp * kNR), k0, kc,
+                                         bp + jp * pairs * kNR);
         }
 #pragma omp for schedule(static)
         for (int64_t block = 0; block < blocks; ++block) {
           const int64_t i0 = block * block_rows;
-          RowBlock(op_a, i0, std::min(block_rows, m - i0), k0, kc, bp, nc, c + j0, n, a_packed);
+          if (op_a.k_stride == 1) {
+            RowBlock<RowMajor>(op_a, i0, std::min(block_rows, m - i0), k0, kc, bp, nc, c + j0, n, a_packed);
+          } else {
+            RowBlock<PairMajor<kMR>>(op_a, i0, std::min(block_rows, m - i0), k0, kc, bp, nc, c + j0, n, a_packed);
+          }
         }
       }
     }

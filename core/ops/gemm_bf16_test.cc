@@ -88,7 +88,9 @@ TEST_F(GemmBF16Test, ExactOnSmallIntegers) {
     for (int64_t i = 0; i < m; ++i) {
       for (int64_t j = 0; j < n; ++j) {
         float sum = 0;
-        for (int64_t kk = 0; kk < k; ++kk) sum += (ta ? a[kk * m + i] : a[i * k + kk]) * (tb ? b[j * k + kk] : b[kk * n + j]);
+        for (int64_t kk = 0; kk < k; ++kk) {
+          sum += (ta ? a[kk * m + i] : a[i * k + kk]) * (tb ? b[j * k + kk] : b[kk * n + j]);
+        }
         wrong += c[i * n + j] != sum;
       }
     }

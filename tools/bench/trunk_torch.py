@@ -299,6 +299,7 @@ def main():
     p.add_argument("--tgt_len", type=int, default=16)
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--repeats", type=int, default=7)
+    p.add_argument("--bf16", action="store_true", help="autocast to bf16 (ours: model.matmul_precision BF16)")
     a = p.parse_args()
     if a.threads > 0:
         torch.set_num_threads(a.threads)
@@ -320,7 +321,8 @@ def main():
 
     def train_step(loss_fn, *batch):
         opt.zero_grad(set_to_none=True)
-        loss = loss_fn(*batch)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.bf16):
+            loss = loss_fn(*batch)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0, foreach=True)
         opt.step()
