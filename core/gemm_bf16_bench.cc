@@ -41,6 +41,9 @@ const Shape3 kShapes[] = {
     {"qkv projection x W", false, false, 4096, 480, 160},
     {"its input grad dY W^T", false, true, 4096, 160, 480},
     {"its weight grad X^T dY", true, false, 160, 480, 4096},
+    {"x W, 2048 x 160 x 160", false, false, 2048, 160, 160},
+    {"dY W^T, 2048 x 160 x 160", false, true, 2048, 160, 160},
+    {"X^T dY, 160 x 160 x 2048", true, false, 160, 160, 2048},
     {"output softmax x E^T", false, true, 2048, 4000, 160},
 };
 

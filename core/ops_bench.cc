@@ -1,6 +1,7 @@
 // Engine benchmark: matmul against raw cblas_sgemm (2048^3, same run), and forward + backward time and
-// achieved bandwidth of layer norm, softmax and gelu at 4096 x 512 and of the audio stem's 3x3 depthwise conv
-// (32 utterances x 256 frames x 40 mels x 9 channels), with memcpy bandwidth as reference.
+// achieved bandwidth of layer norm, softmax and gelu at 4096 x 512 and of the audio stem's 3x3 depthwise convs
+// (32 utterances x 256 frames x 40 mels x 9 channels; x 128 x 20 x 32 in its second block), with memcpy bandwidth
+// as reference.
 // Run: bazel run -c opt //core:ops_bench   (threads: OMP_NUM_THREADS, default all cores)
 #include <cblas.h>
 #include <omp.h>
@@ -83,6 +84,10 @@ void Run() {
   same.pad_top = same.pad_bottom = same.pad_left = same.pad_right = 1;
   const BandwidthResult dw =
       TimeOp([&](const Tensor& t) { return ops::DepthwiseConv2d(t, stem_w, same); }, stem_in, 1, 2);
+  // The audio stem's second block, 32 channels over 20 mel columns: the default's costliest depthwise conv.
+  const Tensor wide_in = RandomNormal({32, 128, 20, 32}, RngKey{11}), wide_w = RandomNormal({3, 3, 32}, RngKey{12});
+  const BandwidthResult dw32 =
+      TimeOp([&](const Tensor& t) { return ops::DepthwiseConv2d(t, wide_w, same); }, wide_in, 1, 2);
   // Attention's padding mask: scores [B, Tq, Tk] + mask [B, 1, Tk], repeated over the query positions.
   const Tensor scores = RandomNormal({32, 128, 128}, RngKey{6}), mask = RandomNormal({32, 1, 128}, RngKey{8});
   const BandwidthResult ma = TimeOp([&](const Tensor& t) { return ops::Add(t, mask); }, scores, 1, 0);
@@ -94,7 +99,7 @@ void Run() {
     const char* shape;
     BandwidthResult r;
   } timed[] = {{"layer_norm", "4096x512", ln}, {"softmax", "4096x512", sm}, {"gelu", "4096x512", ge},
-               {"dwconv3x3", "32x256x40x9", dw}};
+               {"dwconv3x3", "32x256x40x9", dw}, {"dwconv3x3", "32x128x20x32", dw32}};
   for (const auto& [name, shape, r] : timed) {
     std::printf("%-10s %s: forward %.3f ms (%.1f GB/s, %.2f of memcpy), backward %.3f ms (%.1f GB/s, %.2f of memcpy)\n",
                 name, shape, r.fwd_ms, r.fwd_gbps, r.fwd_gbps / memcpy_gbps, r.bwd_ms, r.bwd_gbps, r.bwd_gbps / memcpy_gbps);
@@ -110,11 +115,12 @@ void Run() {
       "layer_norm_fwd_ms=%.3f layer_norm_bwd_ms=%.3f layer_norm_fwd_gbps=%.1f layer_norm_bwd_gbps=%.1f "
       "softmax_fwd_ms=%.3f softmax_bwd_ms=%.3f softmax_fwd_gbps=%.1f softmax_bwd_gbps=%.1f "
       "gelu_fwd_ms=%.3f gelu_bwd_ms=%.3f gelu_fwd_gbps=%.1f gelu_bwd_gbps=%.1f "
-      "dwconv_fwd_ms=%.3f dwconv_bwd_ms=%.3f dwconv_fwd_gbps=%.1f dwconv_bwd_gbps=%.1f mask_add_fwd_ms=%.3f "
+      "dwconv_fwd_ms=%.3f dwconv_bwd_ms=%.3f dwconv_fwd_gbps=%.1f dwconv_bwd_gbps=%.1f dwconv32_fwd_ms=%.3f "
+      "dwconv32_bwd_ms=%.3f mask_add_fwd_ms=%.3f "
       "mask_add_fwd_gbps=%.1f mask_mul_fwd_ms=%.3f mask_mul_bwd_ms=%.3f threads=%d\n",
       ours_gflops / sgemm_gflops, ours_gflops, sgemm_gflops, memcpy_gbps, ln.fwd_ms, ln.bwd_ms, ln.fwd_gbps,
       ln.bwd_gbps, sm.fwd_ms, sm.bwd_ms, sm.fwd_gbps, sm.bwd_gbps, ge.fwd_ms, ge.bwd_ms, ge.fwd_gbps, ge.bwd_gbps,
-      dw.fwd_ms, dw.bwd_ms, dw.fwd_gbps, dw.bwd_gbps, ma.fwd_ms, ma.fwd_gbps, mm.fwd_ms, mm.bwd_ms, threads);
+      dw.fwd_ms, dw.bwd_ms, dw.fwd_gbps, dw.bwd_gbps, dw32.fwd_ms, dw32.bwd_ms, ma.fwd_ms, ma.fwd_gbps, mm.fwd_ms, mm.bwd_ms, threads);
 }
 
 }  // namespace
