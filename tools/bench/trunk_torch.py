@@ -167,7 +167,8 @@ class MoeBlock(nn.Module):
         d, e, k = self.dim, self.experts, self.top_k
         tokens = F.layer_norm(x, (d,), self.gamma, self.beta, LN_EPS).reshape(-1, d)
         t = tokens.shape[0]
-        clean, raw_noise = (tokens @ self.router).split(e, dim=1)
+        with torch.autocast("cpu", enabled=False):  # routers stay f32 under bf16 autocast, as ours do
+            clean, raw_noise = (tokens.float() @ self.router).split(e, dim=1)
         noisy = clean + torch.randn_like(clean) * (F.softplus(raw_noise) + NOISE_EPSILON)
         top_v, top_i = noisy.topk(k, dim=1)
         gates = top_v.softmax(dim=1)
@@ -184,7 +185,8 @@ class MoeBlock(nn.Module):
         token_of_row = keep % t
         rows = tokens.index_select(0, token_of_row)
         outs = [F.relu(chunk @ self.w_in[i]) @ self.w_out[i] for i, chunk in enumerate(rows.split(kept_counts))]
-        y = torch.zeros_like(tokens).index_add(0, token_of_row, torch.cat(outs) * gate[keep].unsqueeze(1))
+        expert_out = (torch.cat(outs) * gate[keep].unsqueeze(1)).to(tokens.dtype)
+        y = torch.zeros_like(tokens).index_add(0, token_of_row, expert_out)
         # Switch load balancing over every routed assignment (before capacity), and the router z-loss.
         fraction = counts.float() / expert.numel()
         load_balance = e * (fraction * clean.softmax(dim=1).mean(0)).sum()
