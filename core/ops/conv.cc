@@ -6,6 +6,7 @@
 #include "core/autograd.h"
 #include "core/cuda_backend.h"
 #include "core/ops/axis.h"
+#include "core/ops/depthwise_avx512.h"
 #include "core/ops/elementwise.h"
 #include "core/ops/matmul.h"
 #include "core/ops/shape.h"
@@ -26,14 +27,10 @@ int64_t WindowOutputSize(const char* op, int64_t input, int64_t kernel, int64_t 
 
 namespace {
 
-struct ConvGeometry {
-  int64_t b, h, w, c, kh, kw, oh, ow;
-};
-
 // Calls fn(out_offset, in_offset, weight_offset) (in units of channel vectors) for every valid tap of
 // batch element `b`. Forward and both gradients walk the same taps.
 template <typename Fn>
-void ForEachTap(const ConvGeometry& g, const Conv2dOptions& o, int64_t b, Fn fn) {
+void ForEachTap(const DepthwiseGeometry& g, const Conv2dOptions& o, int64_t b, Fn fn) {
   for (int64_t y = 0; y < g.oh; ++y) {
     for (int64_t x = 0; x < g.ow; ++x) {
       for (int64_t i = 0; i < g.kh; ++i) {
@@ -59,7 +56,7 @@ inline void MulAdd(float* __restrict out, const float* __restrict a, const float
 
 namespace {
 
-CudaBackend::DepthwiseConvShape CudaShape(const ConvGeometry& g, const Conv2dOptions& o) {
+CudaBackend::DepthwiseConvShape CudaShape(const DepthwiseGeometry& g, const Conv2dOptions& o) {
   return {g.b, g.h, g.w, g.c, g.kh, g.kw, g.oh, g.ow, o.stride_h, o.stride_w, o.pad_top, o.pad_left,
           o.dilation_h, o.dilation_w};
 }
@@ -73,7 +70,7 @@ struct TapRow {
 };
 
 template <typename Fn>
-void ForEachTapRow(const ConvGeometry& g, const Conv2dOptions& o, int64_t b, Fn fn) {
+void ForEachTapRow(const DepthwiseGeometry& g, const Conv2dOptions& o, int64_t b, Fn fn) {
   const int64_t c = g.c;
   for (int64_t y = 0; y < g.oh; ++y) {
     for (int64_t i = 0; i < g.kh; ++i) {
@@ -91,7 +88,7 @@ void ForEachTapRow(const ConvGeometry& g, const Conv2dOptions& o, int64_t b, Fn 
 }
 
 // [kh * kw, ow * c]: each tap's c weights repeated for every output column.
-std::vector<float> TiledWeights(const ConvGeometry& g, const float* pw) {
+std::vector<float> TiledWeights(const DepthwiseGeometry& g, const float* pw) {
   std::vector<float> tiled(g.kh * g.kw * g.ow * g.c);
   for (int64_t t = 0; t < g.kh * g.kw; ++t) {
     for (int64_t x = 0; x < g.ow; ++x) std::copy(pw + t * g.c, pw + (t + 1) * g.c, tiled.data() + (t * g.ow + x) * g.c);
@@ -101,7 +98,7 @@ std::vector<float> TiledWeights(const ConvGeometry& g, const float* pw) {
 
 bool RowWise(const Conv2dOptions& o) { return o.stride_w == 1; }
 
-void ForwardCpu(const ConvGeometry& g, const Conv2dOptions& o, const float* px, const float* pw, float* po) {
+void ForwardCpu(const DepthwiseGeometry& g, const Conv2dOptions& o, const float* px, const float* pw, float* po) {
   const int64_t c = g.c;
   const bool rows = RowWise(o);
   const std::vector<float> tiled = rows ? TiledWeights(g, pw) : std::vector<float>();
@@ -116,7 +113,7 @@ void ForwardCpu(const ConvGeometry& g, const Conv2dOptions& o, const float* px, 
 }
 
 // gx and gw start zeroed.
-void BackwardCpu(const ConvGeometry& g, const Conv2dOptions& o, const float* px, const float* pw, const float* pg,
+void BackwardCpu(const DepthwiseGeometry& g, const Conv2dOptions& o, const float* px, const float* pw, const float* pg,
                  float* pgx, float* pgw) {
   const int64_t c = g.c, taps = g.kh * g.kw;
   const bool rows = RowWise(o);
@@ -159,21 +156,31 @@ Tensor DepthwiseConv2d(const Tensor& x, const Tensor& weight, const Conv2dOption
   CHECK(x.ndim() == 4 && weight.ndim() == 3 && weight.dim(2) == x.dim(3))
       << "DepthwiseConv2d: x " << ShapeToString(x.shape()) << " and weight " << ShapeToString(weight.shape())
       << " must be [B, H, W, C] and [KH, KW, C]";
-  ConvGeometry g{x.dim(0), x.dim(1), x.dim(2), x.dim(3), weight.dim(0), weight.dim(1), 0, 0};
+  DepthwiseGeometry g{x.dim(0), x.dim(1), x.dim(2), x.dim(3), weight.dim(0), weight.dim(1), 0, 0};
   g.oh = WindowOutputSize("DepthwiseConv2d (height)", g.h, g.kh, o.stride_h, o.pad_top, o.pad_bottom, o.dilation_h);
   g.ow = WindowOutputSize("DepthwiseConv2d (width)", g.w, g.kw, o.stride_w, o.pad_left, o.pad_right, o.dilation_w);
   const Device device = x.device();
-  Tensor out = Tensor::Zeros({g.b, g.oh, g.ow, g.c}, DType::kF32, device);
+  // The AVX-512 path writes every element; the others add into zeros.
+  const bool avx512 = !OnCuda(x) && DepthwiseAvx512Applies(g, o);
+  const auto output = [avx512, device](const Shape& shape) {
+    return avx512 ? Tensor::Empty(shape, DType::kF32, device) : Tensor::Zeros(shape, DType::kF32, device);
+  };
+  Tensor out = output({g.b, g.oh, g.ow, g.c});
   if (OnCuda(x)) {
     RequireCudaBackend().DepthwiseConvForward(CudaShape(g, o), F32(x), F32(weight), F32(out));
+  } else if (avx512) {
+    DepthwiseForwardAvx512(g, o, F32(x), F32(weight), F32(out));
   } else {
     ForwardCpu(g, o, F32(x), F32(weight), F32(out));
   }
-  return Record(out, "DepthwiseConv2d", {x, weight}, [x, weight, g, o, device](const Tensor& grad, const Tensor&) {
-    Tensor gx = Tensor::Zeros(x.shape(), DType::kF32, device);
-    Tensor gw = Tensor::Zeros(weight.shape(), DType::kF32, device);
+  return Record(out, "DepthwiseConv2d", {x, weight}, [x, weight, g, o, avx512, output](const Tensor& grad,
+                                                                                       const Tensor&) {
+    Tensor gx = output(x.shape());
+    Tensor gw = output(weight.shape());
     if (OnCuda(x)) {
       RequireCudaBackend().DepthwiseConvBackward(CudaShape(g, o), F32(x), F32(weight), F32(grad), F32(gx), F32(gw));
+    } else if (avx512) {
+      DepthwiseBackwardAvx512(g, o, F32(x), F32(weight), F32(grad), F32(gx), F32(gw));
     } else {
       BackwardCpu(g, o, F32(x), F32(weight), F32(grad), F32(gx), F32(gw));
     }

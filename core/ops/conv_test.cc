@@ -1,5 +1,6 @@
 #include "core/ops/conv.h"
 
+#include "core/ops/depthwise_avx512.h"
 #include "core/testing/gradcheck.h"
 #include "gtest/gtest.h"
 
@@ -50,6 +51,42 @@ TEST(ConvTest, Depthwise2dStridePaddingDilation) {
             [&](const std::vector<Tensor>& in) { return DepthwiseConv2d(in[0], in[1], o); },
             [&](const std::vector<Doubles>& in) { return DepthwiseRef(in[0], in[1], b, h, w, c, kh, kw, o, oh, ow); });
   }
+}
+
+// Whole vectors of 16 channels with stride 1 along the width take the AVX-512 path where the CPU has it
+// (core/ops/depthwise_avx512.h): 3-tap and 3x3 kernels, strides and dilations down the rows, padding on every
+// side, narrow rows where no column is interior; the trunk's causal 1-D conv with dilation 2.
+TEST(ConvTest, DepthwiseVectorPathMatchesReference) {
+  std::mt19937 rng(7);
+  const int64_t kernels[][2] = {{3, 3}, {3, 1}, {1, 3}};
+  for (int trial = 0; trial < 6; ++trial) {
+    const int64_t b = 2, c = 16 * (1 + trial % 2), h = 3 + trial, w = trial == 5 ? 2 : 5;
+    const int64_t kh = kernels[trial % 3][0], kw = kernels[trial % 3][1];
+    Conv2dOptions o;
+    o.stride_h = 1 + (trial == 3);
+    o.dilation_h = 1 + (trial == 4);
+    o.dilation_w = 1 + (trial == 2);
+    o.pad_top = 1;
+    o.pad_bottom = trial % 2;
+    o.pad_left = 1 + (trial == 2);
+    o.pad_right = trial % 3;
+    const int64_t oh = WindowOutputSize("t", h, kh, o.stride_h, o.pad_top, o.pad_bottom, o.dilation_h);
+    const int64_t ow = WindowOutputSize("t", w, kw, o.stride_w, o.pad_left, o.pad_right, o.dilation_w);
+    const DepthwiseGeometry g{b, h, w, c, kh, kw, oh, ow};
+    SCOPED_TRACE(::testing::Message() << "trial " << trial << ", AVX-512 path: " << DepthwiseAvx512Applies(g, o));
+    CheckOp({testing::RandomTensor(rng, {b, h, w, c}), testing::RandomTensor(rng, {kh, kw, c})},
+            [&](const std::vector<Tensor>& in) { return DepthwiseConv2d(in[0], in[1], o); },
+            [&](const std::vector<Doubles>& in) { return DepthwiseRef(in[0], in[1], b, h, w, c, kh, kw, o, oh, ow); });
+  }
+  Conv1dOptions causal;
+  causal.causal = true;
+  causal.dilation = 2;
+  Conv2dOptions as_2d;
+  as_2d.dilation_h = 2;
+  as_2d.pad_top = 4;
+  CheckOp({testing::RandomTensor(rng, {2, 7, 32}), testing::RandomTensor(rng, {3, 32})},
+          [&](const std::vector<Tensor>& in) { return DepthwiseConv1d(in[0], in[1], causal); },
+          [&](const std::vector<Doubles>& in) { return DepthwiseRef(in[0], in[1], 2, 7, 1, 32, 3, 1, as_2d, 7, 1); });
 }
 
 TEST(ConvTest, Depthwise1dCausalSeesOnlyThePast) {
