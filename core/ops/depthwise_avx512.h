@@ -1,5 +1,6 @@
-// The depthwise conv's AVX-512 path on the CPU, for rows of stride 1 and whole vectors of 16 channels (every
-// depthwise conv of the default model but the stems' 9-channel first ones). Each output value is one chain of
+// The depthwise conv's AVX-512 path on the CPU, for rows of stride 1 and whole vectors of 16 channels: in the
+// default model the trunk's 1-D convolutions (the image and audio stems' convs stride 2 along the width, or have
+// 9 channels, and stay on the general path). Each output value is one chain of
 // fused multiply-adds over its taps, in the taps' order, written once — where the general path adds one tap's
 // product into the output row at a time, reading and writing the row once per tap. The same chain gives the input
 // gradient (a correlation with the taps reversed); the weight gradient keeps each tap's sum in a register across a
