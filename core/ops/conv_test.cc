@@ -53,17 +53,18 @@ TEST(ConvTest, Depthwise2dStridePaddingDilation) {
   }
 }
 
-// Whole vectors of 16 channels with stride 1 along the width take the AVX-512 path where the CPU has it
-// (core/ops/depthwise_avx512.h): 3-tap and 3x3 kernels, strides and dilations down the rows, padding on every
-// side, narrow rows where no column is interior; the trunk's causal 1-D conv with dilation 2.
+// Whole vectors of 16 channels take the AVX-512 path where the CPU has it (core/ops/depthwise_avx512.h): 3-tap
+// and 3x3 kernels, strides and dilations along both axes, padding on every side, narrow rows where no column is
+// interior; the trunk's causal 1-D conv with dilation 2.
 TEST(ConvTest, DepthwiseVectorPathMatchesReference) {
   std::mt19937 rng(7);
   const int64_t kernels[][2] = {{3, 3}, {3, 1}, {1, 3}};
-  for (int trial = 0; trial < 6; ++trial) {
-    const int64_t b = 2, c = 16 * (1 + trial % 2), h = 3 + trial, w = trial == 5 ? 2 : 5;
+  for (int trial = 0; trial < 9; ++trial) {
+    const int64_t b = 2, c = 16 * (1 + trial % 2), h = 3 + trial % 6, w = trial == 5 ? 2 : 5 + trial / 6;
     const int64_t kh = kernels[trial % 3][0], kw = kernels[trial % 3][1];
     Conv2dOptions o;
-    o.stride_h = 1 + (trial == 3);
+    o.stride_h = 1 + (trial == 3 || trial == 8);
+    o.stride_w = 1 + (trial >= 6);
     o.dilation_h = 1 + (trial == 4);
     o.dilation_w = 1 + (trial == 2);
     o.pad_top = 1;

@@ -14,7 +14,8 @@
 namespace onemodel::ops {
 namespace {
 
-// A tap's source row (zeros where the row is padding) and its column shift: output column x reads x + shift.
+// A tap's source row (zeros where the row is padding) and its column shift: output column x reads
+// x * stride + shift.
 struct RowTap {
   const float* row;
   int64_t shift;
@@ -22,24 +23,26 @@ struct RowTap {
 
 // Output columns [*lo, *hi) read a valid source column ([0, src_cols)) at every tap; the others check each tap.
 template <int kTaps>
-void InteriorColumns(const RowTap* taps, int64_t src_cols, int64_t out_cols, int64_t* lo, int64_t* hi) {
+void InteriorColumns(const RowTap* taps, int64_t stride, int64_t src_cols, int64_t out_cols, int64_t* lo,
+                     int64_t* hi) {
+  const auto ceil_div = [stride](int64_t n) { return n <= 0 ? 0 : (n + stride - 1) / stride; };
   int64_t first = 0, end = out_cols;
   for (int t = 0; t < kTaps; ++t) {
-    first = std::max(first, -taps[t].shift);
-    end = std::min(end, src_cols - taps[t].shift);
+    first = std::max(first, ceil_div(-taps[t].shift));
+    end = std::min(end, ceil_div(src_cols - taps[t].shift));
   }
   *lo = std::min(first, out_cols);
   *hi = std::max(end, *lo);
 }
 
-// out[x] = the sum over taps t, in order, of row_t[x + shift_t] * w_t (per channel) for x in [0, out_cols), as one
-// chain of fused multiply-adds from zero; a source column outside [0, src_cols) adds nothing. Rows are [cols, c],
-// the weights [kTaps, c].
+// out[x] = the sum over taps t, in order, of row_t[x * stride + shift_t] * w_t (per channel) for x in
+// [0, out_cols), as one chain of fused multiply-adds from zero; a source column outside [0, src_cols) adds nothing.
+// Rows are [cols, c], the weights [kTaps, c].
 template <int kTaps>
-ONEMODEL_AVX512 void RowConv(const RowTap* taps, const float* weights, int64_t c, int64_t src_cols, int64_t out_cols,
-                             float* __restrict out) {
+ONEMODEL_AVX512 void RowConv(const RowTap* taps, const float* weights, int64_t c, int64_t stride, int64_t src_cols,
+                             int64_t out_cols, float* __restrict out) {
   int64_t lo, hi;
-  InteriorColumns<kTaps>(taps, src_cols, out_cols, &lo, &hi);
+  InteriorColumns<kTaps>(taps, stride, src_cols, out_cols, &lo, &hi);
   const float* rows[kTaps];
   int64_t shifts[kTaps];
   for (int t = 0; t < kTaps; ++t) rows[t] = taps[t].row, shifts[t] = taps[t].shift;
@@ -51,7 +54,7 @@ ONEMODEL_AVX512 void RowConv(const RowTap* taps, const float* weights, int64_t c
       __m512 acc = _mm512_setzero_ps();
 #pragma GCC unroll 9
       for (int t = 0; t < kTaps; ++t) {
-        const int64_t sx = x + shifts[t];
+        const int64_t sx = x * stride + shifts[t];
         if (interior || (sx >= 0 && sx < src_cols)) {
           acc = _mm512_fmadd_ps(_mm512_loadu_ps(rows[t] + sx * c + v), w[t], acc);
         }
@@ -68,11 +71,12 @@ template <int kTaps>
 ONEMODEL_AVX512 void WeightGrad(const RowTap* row_taps, int64_t rows, const float* grad, int64_t c, int64_t src_cols,
                                 int64_t out_cols, float* __restrict gw) {
   int64_t lo, hi;
-  InteriorColumns<kTaps>(row_taps, src_cols, out_cols, &lo, &hi);
+  InteriorColumns<kTaps>(row_taps, 1, src_cols, out_cols, &lo, &hi);
   int64_t shifts[kTaps];
   for (int t = 0; t < kTaps; ++t) shifts[t] = row_taps[t].shift;
   std::fill_n(gw, kTaps * c, 0.f);
-  const int64_t band = std::max<int64_t>(1, (64 << 10) / (out_cols * c));  // rows of 256 KiB of grad
+  // Rows of 64 KiB of grad (with the input rows they read, a few hundred KiB).
+  const int64_t band = std::max<int64_t>(1, (16 << 10) / (out_cols * c));
   for (int64_t y0 = 0; y0 < rows; y0 += band) {
     const int64_t y1 = std::min(rows, y0 + band);
     for (int64_t v = 0; v < c; v += 16) {
@@ -119,7 +123,7 @@ void Forward(const DepthwiseGeometry& g, const Conv2dOptions& o, const float* x,
     for (int64_t y = 0; y < g.oh; ++y) {
       RowTap taps[kTaps];
       ForwardTaps<kTaps>(g, o, x, zeros.data(), b, y, taps);
-      RowConv<kTaps>(taps, w, g.c, g.w, g.ow, out + (b * g.oh + y) * g.ow * g.c);
+      RowConv<kTaps>(taps, w, g.c, o.stride_w, g.w, g.ow, out + (b * g.oh + y) * g.ow * g.c);
     }
   }
 }
@@ -145,7 +149,7 @@ void Backward(const DepthwiseGeometry& g, const Conv2dOptions& o, const float* x
         const float* row = reads ? grad + (b * g.oh + y_scaled / o.stride_h) * g.ow * c : zeros.data();
         for (int64_t j = 0; j < g.kw; ++j) taps[r * g.kw + j] = {row, o.pad_left - j * o.dilation_w};
       }
-      RowConv<kTaps>(taps, reversed.data(), c, g.ow, g.w, gx + (b * g.h + iy) * g.w * c);
+      RowConv<kTaps>(taps, reversed.data(), c, 1, g.ow, g.w, gx + (b * g.h + iy) * g.w * c);
     }
   }
   // Weight gradient: one partial per batch element, added up in order (deterministic at any thread count).
@@ -170,7 +174,11 @@ bool DepthwiseAvx512Applies(const DepthwiseGeometry& g, const Conv2dOptions& o) 
     return __builtin_cpu_supports("avx512f") != 0;
   }();
   const int64_t taps = g.kh * g.kw;
-  return has_avx512 && o.stride_w == 1 && g.c % 16 == 0 && (taps == 3 || taps == 9);
+  return has_avx512 && g.c % 16 == 0 && (taps == 3 || taps == 9);
+}
+
+bool DepthwiseAvx512BackwardApplies(const DepthwiseGeometry& g, const Conv2dOptions& o) {
+  return DepthwiseAvx512Applies(g, o) && o.stride_w == 1;
 }
 
 void DepthwiseForwardAvx512(const DepthwiseGeometry& g, const Conv2dOptions& o, const float* x, const float* w,
@@ -185,7 +193,7 @@ void DepthwiseForwardAvx512(const DepthwiseGeometry& g, const Conv2dOptions& o, 
 
 void DepthwiseBackwardAvx512(const DepthwiseGeometry& g, const Conv2dOptions& o, const float* x, const float* w,
                              const float* grad, float* gx, float* gw) {
-  CHECK(DepthwiseAvx512Applies(g, o)) << "DepthwiseBackwardAvx512: not a conv for the AVX-512 path";
+  CHECK(DepthwiseAvx512BackwardApplies(g, o)) << "DepthwiseBackwardAvx512: not a conv for the AVX-512 path";
   if (g.kh * g.kw == 3) {
     Backward<3>(g, o, x, w, grad, gx, gw);
   } else {
