@@ -210,7 +210,8 @@ Tensor GroupedMatMul(const Tensor& x, const Tensor& w, const std::vector<int64_t
   float* po = F32(out);
   const std::vector<int64_t> first = FirstRows(group_sizes);
   const Device device = x.device();
-  // The backward reuses the operands as prepared here: in bf16 each is rounded once per step.
+  // The backward reuses the operands as prepared here (in emulated bf16, each rounded copy is made once per step;
+  // the native bf16 GEMM rounds while it packs).
   const MatmulPrecision precision = current_precision;
   const GemmInput px(x, precision), pw(w, precision);
   ForEachGroup(device, group_sizes, [&](int64_t g) {
