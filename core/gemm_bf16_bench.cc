@@ -45,6 +45,7 @@ const Shape3 kShapes[] = {
     {"dY W^T, 2048 x 160 x 160", false, true, 2048, 160, 160},
     {"X^T dY, 160 x 160 x 2048", true, false, 160, 160, 2048},
     {"output softmax x E^T", false, true, 2048, 4000, 160},
+    {"audio block X^T dY, 32 x 64 x 140800", true, false, 32, 64, 140800},
 };
 
 std::vector<float> Random(int64_t count, unsigned seed) {

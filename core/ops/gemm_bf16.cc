@@ -138,10 +138,10 @@ ONEMODEL_AVX512_BF16 void MicroKernel(int64_t pairs, const uint32_t* a, const ui
 }
 
 // One thread's share of a (k block, n block): packs its rows [i0, i0 + rows) of A as LA, then runs every tile
-// of them against the packed B block.
+// of them against the packed B block, adding to C's tiles unless this is the first k block.
 template <typename LA>
 void RowBlock(const Operand& a, int64_t i0, int64_t rows, int64_t k0, int64_t kc, const uint32_t* b_packed,
-              int64_t nc, float* c, int64_t ldc, std::vector<uint32_t>& a_packed) {
+              int64_t nc, float* c, int64_t ldc, bool accumulate, std::vector<uint32_t>& a_packed) {
   const int64_t pairs = (kc + 1) / 2;
   const int64_t panels = (rows + kMR - 1) / kMR;
   constexpr int64_t kPanel = kMR * kKC / 2;  // dwords a packed A panel may take in either layout
@@ -153,7 +153,64 @@ void RowBlock(const Operand& a, int64_t i0, int64_t rows, int64_t k0, int64_t kc
     for (int64_t ip = 0; ip < panels; ++ip) {
       MicroKernel<LA>(pairs, &a_packed[ip * kPanel], b_packed + jp * pairs * kNR,
                       c + (i0 + ip * kMR) * ldc + jp * kNR, ldc, std::min<int64_t>(kMR, rows - ip * kMR),
-                      std::min<int64_t>(kNR, nc - jp * kNR), k0 > 0);
+                      std::min<int64_t>(kNR, nc - jp * kNR), accumulate);
+    }
+  }
+}
+
+void PackB(const Operand& b, int64_t j0, int64_t nc, int64_t k0, int64_t kc, uint32_t* packed) {
+  const int64_t pairs = (kc + 1) / 2;
+  for (int64_t jp = 0; jp < (nc + kNR - 1) / kNR; ++jp) {
+    PackPanel<kNR, PairMajor<kNR>>(b, j0 + jp * kNR, std::min<int64_t>(kNR, nc - jp * kNR), k0, kc,
+                                   packed + jp * pairs * kNR);
+  }
+}
+
+void RowBlockAnyLayout(const Operand& a, int64_t i0, int64_t rows, int64_t k0, int64_t kc, const uint32_t* b_packed,
+                       int64_t nc, float* c, int64_t ldc, bool accumulate, std::vector<uint32_t>& a_packed) {
+  if (a.k_stride == 1) {
+    RowBlock<RowMajor>(a, i0, rows, k0, kc, b_packed, nc, c, ldc, accumulate, a_packed);
+  } else {
+    RowBlock<PairMajor<kMR>>(a, i0, rows, k0, kc, b_packed, nc, c, ldc, accumulate, a_packed);
+  }
+}
+
+// C = op(A)[:, k_begin:k_end] op(B)[k_begin:k_end, :] on the calling thread alone.
+void SerialGemm(const Operand& a, const Operand& b, int64_t m, int64_t n, int64_t k_begin, int64_t k_end, float* c,
+                int64_t ldc) {
+  thread_local std::vector<uint32_t> a_packed, b_packed;
+  b_packed.resize(std::max<size_t>(b_packed.size(), (kKC / 2) * ((std::min(n, kNC) + kNR - 1) / kNR * kNR)));
+  for (int64_t j0 = 0; j0 < n; j0 += kNC) {
+    const int64_t nc = std::min(kNC, n - j0);
+    for (int64_t k0 = k_begin; k0 < k_end; k0 += kKC) {
+      const int64_t kc = std::min(kKC, k_end - k0);
+      PackB(b, j0, nc, k0, kc, b_packed.data());
+      for (int64_t i0 = 0; i0 < m; i0 += kMaxMC) {
+        RowBlockAnyLayout(a, i0, std::min(kMaxMC, m - i0), k0, kc, b_packed.data(), nc, c + j0, ldc, k0 > k_begin,
+                          a_packed);
+      }
+    }
+  }
+}
+
+// Few rows and a long k (a weight gradient, k = the batch's tokens): split over rows, each k block would pack B
+// and wait for every thread twice while its own rows take microseconds. Each thread instead takes a contiguous
+// share of k — all rows, its own packing, no waiting — into its own copy of C; the copies are added in thread
+// order (the same numbers on every run with the same thread count).
+void KSplitGemm(const Operand& a, const Operand& b, int64_t m, int64_t n, int64_t k, int threads, float* c) {
+  const int64_t share = (k / threads + 1) / 2 * 2;  // whole pairs
+  thread_local std::vector<float> partial;
+  partial.resize(std::max<size_t>(partial.size(), (threads - 1) * m * n));
+  float* copies = partial.data();
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num();
+    const int64_t k_begin = t * share, k_end = t == threads - 1 ? k : (t + 1) * share;
+    SerialGemm(a, b, m, n, k_begin, k_end, t == 0 ? c : copies + (t - 1) * m * n, n);
+#pragma omp barrier
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < m * n; ++i) {
+      for (int u = 1; u < threads; ++u) c[i] += copies[(u - 1) * m * n + i];
     }
   }
 }
@@ -183,9 +240,11 @@ void GemmBF16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const
   }
   const Operand op_a{a, trans_a ? 1 : k, trans_a ? m : 1};
   const Operand op_b{b, trans_b ? k : 1, trans_b ? 1 : n};  // B's rows here are C's columns
+  const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  if (threads == 1) return SerialGemm(op_a, op_b, m, n, 0, k, c, n);
+  if (m <= kMaxMC && k >= 2 * kKC * threads) return KSplitGemm(op_a, op_b, m, n, k, threads, c);
   // Rows split into blocks of whole panels, at least one per thread where there are panels enough and a
   // multiple of the thread count so that no thread runs one more block than the others.
-  const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
   const int64_t m_panels = (m + kMR - 1) / kMR;
   int64_t blocks = std::max<int64_t>((m_panels * kMR + kMaxMC - 1) / kMaxMC, threads);
   blocks = std::min(m_panels, (blocks + threads - 1) / threads * threads);
@@ -211,11 +270,7 @@ void GemmBF16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const
 #pragma omp for schedule(static)
         for (int64_t block = 0; block < blocks; ++block) {
           const int64_t i0 = block * block_rows;
-          if (op_a.k_stride == 1) {
-            RowBlock<RowMajor>(op_a, i0, std::min(block_rows, m - i0), k0, kc, bp, nc, c + j0, n, a_packed);
-          } else {
-            RowBlock<PairMajor<kMR>>(op_a, i0, std::min(block_rows, m - i0), k0, kc, bp, nc, c + j0, n, a_packed);
-          }
+          RowBlockAnyLayout(op_a, i0, std::min(block_rows, m - i0), k0, kc, bp, nc, c + j0, n, k0 > 0, a_packed);
         }
       }
     }

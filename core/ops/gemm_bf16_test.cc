@@ -72,6 +72,26 @@ TEST_F(GemmBF16Test, MatchesRoundedReferenceInEveryLayout) {
   }
 }
 
+// Few rows and a long k split k among the threads (weight gradients): each share into its own copy of C, the
+// copies added. Two and three threads, shares of odd length, the last share longer, every layout.
+TEST_F(GemmBF16Test, KSplitMatchesRoundedReference) {
+  std::mt19937 rng(11);
+  const int64_t shapes[][3] = {{20, 40, 3001}, {240, 33, 1537}, {1, 70, 2048}};
+  const int saved = omp_get_max_threads();
+  for (int threads : {2, 3}) {
+    omp_set_num_threads(threads);
+    for (int flags = 0; flags < 4; ++flags) {
+      for (const auto& s : shapes) {
+        const Problem p{(flags & 1) != 0, (flags & 2) != 0, s[0], s[1], s[2]};
+        SCOPED_TRACE(::testing::Message() << threads << " threads, ta=" << p.trans_a << " tb=" << p.trans_b
+                                          << " m=" << p.m << " n=" << p.n << " k=" << p.k);
+        ExpectMatchesRoundedReference(p, Random(rng, p.m * p.k), Random(rng, p.k * p.n));
+      }
+    }
+  }
+  omp_set_num_threads(saved);
+}
+
 // Small integers are exact in bf16 and their sums exact in f32: the result must be exact, which pins down
 // where every packed pair lands. Wider than one block of columns (4,096).
 TEST_F(GemmBF16Test, ExactOnSmallIntegers) {
