@@ -33,16 +33,31 @@ std::vector<int64_t> Halved(std::vector<int64_t> rows) {
 
 }  // namespace
 
-StridedConvStack::Block::Block(int64_t in, int64_t out, int64_t rows, int64_t columns, bool n, uint64_t seed,
+StridedConvStack::Stem::Stem(int64_t channels, uint64_t seed, uint16_t layer) {
+  depthwise = RegisterParameter("depthwise",
+                                InitUniform({3, 3, kStemBasis}, std::sqrt(3.f / 9.f), seed, layer, 0));
+  pointwise = RegisterParameter("pointwise",
+                                InitUniform({kStemBasis, channels}, std::sqrt(6.f / kStemBasis), seed, layer, 1));
+  bias = RegisterParameter("bias", Tensor::Zeros({channels}));
+}
+
+// The value copied into 9 channels, each filtered by its own 3x3 kernel, mixed pointwise: one 3x3 kernel per output
+// channel, the product of the two (the same function and gradients; the parameters stay factored as they train).
+// No norm on the stem: over raw pixels it would erase the contrast between ink and background.
+Tensor StridedConvStack::Stem::Forward(const Tensor& plane, const std::vector<int64_t>& rows) const {
+  const ops::MatmulPrecisionScope f32(ops::MatmulPrecision::kF32);  // a 9 x 9 x C product: exact is free
+  const Tensor kernel = ops::MatMul(ops::Reshape(depthwise, {9, kStemBasis}), pointwise);
+  return ops::PlaneConv3x3Relu(plane, ops::Reshape(kernel, {3, 3, pointwise.dim(1)}), bias, rows);
+}
+
+StridedConvStack::Block::Block(int64_t in, int64_t out, int64_t rows, int64_t columns, uint64_t seed,
                                uint16_t layer)
-    : row_stride(rows), column_stride(columns), norm(n) {
+    : row_stride(rows), column_stride(columns) {
   depthwise = RegisterParameter("depthwise", InitUniform({3, 3, in}, std::sqrt(3.f / 9.f), seed, layer, 0));
   pointwise = RegisterParameter("pointwise", InitUniform({in, out}, std::sqrt(6.f / in), seed, layer, 1));
   bias = RegisterParameter("bias", Tensor::Zeros({out}));
-  if (norm) {
-    gamma = RegisterParameter("norm.gamma", Tensor::Full({out}, 1.f));
-    beta = RegisterParameter("norm.beta", Tensor::Zeros({out}));
-  }
+  gamma = RegisterParameter("norm.gamma", Tensor::Full({out}, 1.f));
+  beta = RegisterParameter("norm.beta", Tensor::Zeros({out}));
 }
 
 Tensor StridedConvStack::Block::Forward(const Tensor& x) const {
@@ -50,18 +65,15 @@ Tensor StridedConvStack::Block::Forward(const Tensor& x) const {
   o.stride_h = row_stride;
   o.stride_w = column_stride;
   o.pad_top = o.pad_bottom = o.pad_left = o.pad_right = 1;
-  const Tensor y = ops::SeparableConv2d(x, depthwise, pointwise, bias, o);
-  // No norm on the stem: over raw pixels it would erase the contrast between ink and background.
-  return ops::Relu(norm ? ops::LayerNorm(y, gamma, beta) : y);
+  return ops::Relu(ops::LayerNorm(ops::SeparableConv2d(x, depthwise, pointwise, bias, o), gamma, beta));
 }
 
 StridedConvStack::StridedConvStack(int64_t channels, int64_t out, uint64_t seed, uint16_t layer,
                                    int64_t last_row_stride)
-    : stem_(kStemBasis, channels, 1, 1, false, seed, layer),
-      down1_(channels, 2 * channels, 2, 2, true, seed, layer + 1),
-      down2_(2 * channels, out, 2, 2, true, seed, layer + 2),
-      down3_(out, out, last_row_stride, 2, true, seed, layer + 3),
-      replicate_(Tensor::Full({1, kStemBasis}, 1.f)) {
+    : stem_(channels, seed, layer),
+      down1_(channels, 2 * channels, 2, 2, seed, layer + 1),
+      down2_(2 * channels, out, 2, 2, seed, layer + 2),
+      down3_(out, out, last_row_stride, 2, seed, layer + 3) {
   RegisterModule("stem", &stem_);
   RegisterModule("down1", &down1_);
   RegisterModule("down2", &down2_);
@@ -72,8 +84,7 @@ Tensor StridedConvStack::Forward(const Tensor& plane, const std::vector<int64_t>
   CHECK_EQ(plane.ndim(), 3) << "StridedConvStack: expects [B, H, W], got " << ShapeToString(plane.shape());
   CHECK(rows.empty() || static_cast<int64_t>(rows.size()) == plane.dim(0))
       << "StridedConvStack: " << rows.size() << " row counts for " << plane.dim(0) << " planes";
-  Tensor x = ZeroRowsAfter(ops::Reshape(plane, {plane.dim(0), plane.dim(1), plane.dim(2), 1}), rows);
-  x = ZeroRowsAfter(stem_.Forward(ops::MatMul(x, replicate_.To(plane.device()))), rows);
+  Tensor x = stem_.Forward(plane, rows);
   const std::vector<int64_t> half = Halved(rows), quarter = Halved(half);
   x = ZeroRowsAfter(down1_.Forward(x), half);
   return down3_.Forward(ZeroRowsAfter(down2_.Forward(x), quarter));

@@ -12,8 +12,8 @@
 namespace onemodel::model {
 
 // A one-channel plane [B, H, W] (H and W multiples of 8 minus at most 4) -> [B, ceil(H/8), ceil(W/8), out]: a full
-// 3x3 convolution built from separable parts (the value copied into 9 channels, each with its own 3x3 depthwise
-// filter, mixed pointwise), then three stride-2 separable blocks (relu(LN(.))). The image and audio modalities'
+// 3x3 convolution (relu after it) whose kernels are factored into separable parts (9 depthwise 3x3 filters of the
+// value, mixed pointwise), then three stride-2 separable blocks (relu(LN(.))). The image and audio modalities'
 // front end. With `last_row_stride` 1 the third block strides the columns only: [B, ceil(H/4), ceil(W/8), out].
 class StridedConvStack : public Module {
  public:
@@ -24,15 +24,19 @@ class StridedConvStack : public Module {
   Tensor Forward(const Tensor& plane, const std::vector<int64_t>& rows = {}) const;
 
  private:
+  struct Stem : public Module {
+    Stem(int64_t channels, uint64_t seed, uint16_t layer);
+    Tensor Forward(const Tensor& plane, const std::vector<int64_t>& rows) const;
+    Tensor depthwise, pointwise, bias;  // [3, 3, 9], [9, channels], [channels]
+  };
   struct Block : public Module {
-    Block(int64_t in, int64_t out, int64_t row_stride, int64_t column_stride, bool norm, uint64_t seed, uint16_t layer);
+    Block(int64_t in, int64_t out, int64_t row_stride, int64_t column_stride, uint64_t seed, uint16_t layer);
     Tensor Forward(const Tensor& x) const;
     int64_t row_stride, column_stride;
-    bool norm;
     Tensor depthwise, pointwise, bias, gamma, beta;
   };
-  Block stem_, down1_, down2_, down3_;
-  Tensor replicate_;  // [1, 9] ones: copies the value into the stem's 9 channels
+  Stem stem_;
+  Block down1_, down2_, down3_;
 };
 
 // Images [B, H, W] (gray, in [0, 1]; e.g. 28 x 28) -> [B, ceil(H/8) * ceil(W/8), d] patch features.

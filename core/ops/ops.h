@@ -11,6 +11,7 @@
 #include "core/ops/indexing.h"
 #include "core/ops/layer_norm.h"
 #include "core/ops/matmul.h"
+#include "core/ops/plane_conv.h"
 #include "core/ops/pool.h"
 #include "core/ops/reduce.h"
 #include "core/ops/shape.h"
