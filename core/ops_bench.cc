@@ -1,7 +1,7 @@
 // Engine benchmark: matmul against raw cblas_sgemm (2048^3, same run), and forward + backward time and
-// achieved bandwidth of layer norm, softmax and gelu at 4096 x 512 and of the audio stem's 3x3 depthwise convs
-// (32 utterances x 256 frames x 40 mels x 9 channels; its second, stride 2, over 32 channels), with memcpy bandwidth
-// as reference.
+// achieved bandwidth of layer norm, softmax and gelu at 4096 x 512 and of the audio front end's second conv (3x3
+// depthwise, stride 2, 32 utterances x 256 frames x 40 mels x 32 channels), with memcpy bandwidth as reference; the
+// stem's fused first layer (PlaneConv3x3Relu into 32 channels) against the same function composed of other ops.
 // Run: bazel run -c opt //core:ops_bench   (threads: OMP_NUM_THREADS, default all cores)
 #include <cblas.h>
 #include <omp.h>
@@ -78,16 +78,29 @@ void Run() {
   const BandwidthResult ln = TimeOp([&](const Tensor& t) { return ops::LayerNorm(t, gamma, beta); }, x, 1, 2);
   const BandwidthResult sm = TimeOp([](const Tensor& t) { return ops::Softmax(t); }, x, 1, 2);
   const BandwidthResult ge = TimeOp([](const Tensor& t) { return ops::Gelu(t); }, x, 1, 3);
-  // The stem's 9 channels make it the depthwise conv with the most loop overhead per float.
-  const Tensor stem_in = RandomNormal({32, 256, 40, 9}, RngKey{4}), stem_w = RandomNormal({3, 3, 9}, RngKey{5});
-  ops::Conv2dOptions same;
-  same.pad_top = same.pad_bottom = same.pad_left = same.pad_right = 1;
-  const BandwidthResult dw =
-      TimeOp([&](const Tensor& t) { return ops::DepthwiseConv2d(t, stem_w, same); }, stem_in, 1, 2);
+  // The audio stem's first layer, 32 utterances x 256 frames x 40 mels into 32 channels with a quarter of the
+  // utterances' frames padding, fused and composed (as the stem ran before the op, and as CUDA runs it): the forward,
+  // and forward + backward through autograd (the composition's backward is several nodes) from the sum of the
+  // output (that sum's passes, the same on both sides, included).
+  const Tensor plane = RandomNormal({32, 256, 40}, RngKey{4});
+  const Tensor stem_w = RandomNormal({3, 3, 32}, RngKey{13}).set_requires_grad(true);
+  const Tensor stem_b = RandomNormal({32}, RngKey{14}).set_requires_grad(true);
+  std::vector<int64_t> frames(32, 256);
+  for (int64_t i = 0; i < 8; ++i) frames[i] = 128;
+  struct StemTimes {
+    double fwd_ms, fwd_bwd_ms;
+  };
+  const auto time_stem = [&](const auto& stem) {
+    const double fwd = BestSeconds(10, [&] { stem(plane, stem_w, stem_b, frames); });
+    const double both = BestSeconds(10, [&] { RunBackward(ops::SumAll(stem(plane, stem_w, stem_b, frames))); });
+    return StemTimes{fwd * 1e3, both * 1e3};
+  };
+  const StemTimes stem = time_stem(ops::PlaneConv3x3Relu), composed = time_stem(ops::PlaneConv3x3ReluComposed);
   // The audio stem's second conv, 32 channels over 40 mel columns at stride 2: the default's costliest depthwise
-  // conv (general path). Bandwidth counts the input's size, as for the others.
+  // conv. Bandwidth counts the input's size, as for the others.
   const Tensor wide_in = RandomNormal({32, 256, 40, 32}, RngKey{11}), wide_w = RandomNormal({3, 3, 32}, RngKey{12});
-  ops::Conv2dOptions halving = same;
+  ops::Conv2dOptions halving;
+  halving.pad_top = halving.pad_bottom = halving.pad_left = halving.pad_right = 1;
   halving.stride_h = halving.stride_w = 2;
   const BandwidthResult dw32 =
       TimeOp([&](const Tensor& t) { return ops::DepthwiseConv2d(t, wide_w, halving); }, wide_in, 1, 2);
@@ -102,11 +115,14 @@ void Run() {
     const char* shape;
     BandwidthResult r;
   } timed[] = {{"layer_norm", "4096x512", ln}, {"softmax", "4096x512", sm}, {"gelu", "4096x512", ge},
-               {"dwconv3x3", "32x256x40x9", dw}, {"dwconv3x3/2", "32x256x40x32", dw32}};
+               {"dwconv3x3/2", "32x256x40x32", dw32}};
   for (const auto& [name, shape, r] : timed) {
     std::printf("%-10s %s: forward %.3f ms (%.1f GB/s, %.2f of memcpy), backward %.3f ms (%.1f GB/s, %.2f of memcpy)\n",
                 name, shape, r.fwd_ms, r.fwd_gbps, r.fwd_gbps / memcpy_gbps, r.bwd_ms, r.bwd_gbps, r.bwd_gbps / memcpy_gbps);
   }
+  std::printf("stem       32x256x40 -> 32x256x40x32: forward, forward + backward: fused %.3f, %.3f ms; "
+              "composed %.3f, %.3f ms (%.2fx the fused time)\n", stem.fwd_ms, stem.fwd_bwd_ms, composed.fwd_ms, composed.fwd_bwd_ms,
+              composed.fwd_bwd_ms / stem.fwd_bwd_ms);
   // Its backward passes the gradient through: the mask takes none.
   std::printf("mask_add   32x128x128 + 32x1x128: forward %.3f ms (%.1f GB/s, %.2f of memcpy)\n", ma.fwd_ms, ma.fwd_gbps,
               ma.fwd_gbps / memcpy_gbps);
@@ -118,12 +134,13 @@ void Run() {
       "layer_norm_fwd_ms=%.3f layer_norm_bwd_ms=%.3f layer_norm_fwd_gbps=%.1f layer_norm_bwd_gbps=%.1f "
       "softmax_fwd_ms=%.3f softmax_bwd_ms=%.3f softmax_fwd_gbps=%.1f softmax_bwd_gbps=%.1f "
       "gelu_fwd_ms=%.3f gelu_bwd_ms=%.3f gelu_fwd_gbps=%.1f gelu_bwd_gbps=%.1f "
-      "dwconv_fwd_ms=%.3f dwconv_bwd_ms=%.3f dwconv_fwd_gbps=%.1f dwconv_bwd_gbps=%.1f dwconv32_fwd_ms=%.3f "
+      "stem_fwd_ms=%.3f stem_fwd_bwd_ms=%.3f stem_speedup=%.2f dwconv32_fwd_ms=%.3f "
       "dwconv32_bwd_ms=%.3f mask_add_fwd_ms=%.3f "
       "mask_add_fwd_gbps=%.1f mask_mul_fwd_ms=%.3f mask_mul_bwd_ms=%.3f threads=%d\n",
       ours_gflops / sgemm_gflops, ours_gflops, sgemm_gflops, memcpy_gbps, ln.fwd_ms, ln.bwd_ms, ln.fwd_gbps,
       ln.bwd_gbps, sm.fwd_ms, sm.bwd_ms, sm.fwd_gbps, sm.bwd_gbps, ge.fwd_ms, ge.bwd_ms, ge.fwd_gbps, ge.bwd_gbps,
-      dw.fwd_ms, dw.bwd_ms, dw.fwd_gbps, dw.bwd_gbps, dw32.fwd_ms, dw32.bwd_ms, ma.fwd_ms, ma.fwd_gbps, mm.fwd_ms, mm.bwd_ms, threads);
+      stem.fwd_ms, stem.fwd_bwd_ms, composed.fwd_bwd_ms / stem.fwd_bwd_ms, dw32.fwd_ms, dw32.bwd_ms, ma.fwd_ms,
+      ma.fwd_gbps, mm.fwd_ms, mm.bwd_ms, threads);
 }
 
 }  // namespace
