@@ -175,9 +175,13 @@ void RowBlockAnyLayout(const Operand& a, int64_t i0, int64_t rows, int64_t k0, i
   }
 }
 
-// C = op(A)[:, k_begin:k_end] op(B)[k_begin:k_end, :] on the calling thread alone.
+// C = op(A)[:, k_begin:k_end] op(B)[k_begin:k_end, :] on the calling thread alone (zeros for an empty range).
 void SerialGemm(const Operand& a, const Operand& b, int64_t m, int64_t n, int64_t k_begin, int64_t k_end, float* c,
                 int64_t ldc) {
+  if (k_end <= k_begin) {
+    for (int64_t i = 0; i < m; ++i) std::fill_n(c + i * ldc, n, 0.f);
+    return;
+  }
   thread_local std::vector<uint32_t> a_packed, b_packed;
   b_packed.resize(std::max<size_t>(b_packed.size(), (kKC / 2) * ((std::min(n, kNC) + kNR - 1) / kNR * kNR)));
   for (int64_t j0 = 0; j0 < n; j0 += kNC) {
@@ -198,19 +202,20 @@ void SerialGemm(const Operand& a, const Operand& b, int64_t m, int64_t n, int64_
 // share of k — all rows, its own packing, no waiting — into its own copy of C; the copies are added in thread
 // order (the same numbers on every run with the same thread count).
 void KSplitGemm(const Operand& a, const Operand& b, int64_t m, int64_t n, int64_t k, int threads, float* c) {
-  const int64_t share = (k / threads + 1) / 2 * 2;  // whole pairs
   thread_local std::vector<float> partial;
   partial.resize(std::max<size_t>(partial.size(), (threads - 1) * m * n));
   float* copies = partial.data();
 #pragma omp parallel num_threads(threads)
   {
-    const int t = omp_get_thread_num();
-    const int64_t k_begin = t * share, k_end = t == threads - 1 ? k : (t + 1) * share;
+    // The team OpenMP gives may be smaller than asked for (OMP_DYNAMIC, thread limits): shares follow the team.
+    const int team = omp_get_num_threads(), t = omp_get_thread_num();
+    const int64_t share = (k / team + 1) / 2 * 2;  // whole pairs
+    const int64_t k_begin = std::min(k, t * share), k_end = t == team - 1 ? k : std::min(k, (t + 1) * share);
     SerialGemm(a, b, m, n, k_begin, k_end, t == 0 ? c : copies + (t - 1) * m * n, n);
 #pragma omp barrier
 #pragma omp for schedule(static)
     for (int64_t i = 0; i < m * n; ++i) {
-      for (int u = 1; u < threads; ++u) c[i] += copies[(u - 1) * m * n + i];
+      for (int u = 1; u < team; ++u) c[i] += copies[(u - 1) * m * n + i];
     }
   }
 }
