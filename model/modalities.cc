@@ -45,7 +45,7 @@ StridedConvStack::Stem::Stem(int64_t channels, uint64_t seed, uint16_t layer) {
 // channel, the product of the two (the same function and gradients; the parameters stay factored as they train).
 // No norm on the stem: over raw pixels it would erase the contrast between ink and background.
 Tensor StridedConvStack::Stem::Forward(const Tensor& plane, const std::vector<int64_t>& rows) const {
-  const ops::MatmulPrecisionScope f32(ops::MatmulPrecision::kF32);  // a 9 x 9 x C product: exact is free
+  const ops::MatmulPrecisionScope f32(ops::MatmulPrecision::kF32);  // 9 x 9 x C: rounding to bf16 gains nothing
   const Tensor kernel = ops::MatMul(ops::Reshape(depthwise, {9, kStemBasis}), pointwise);
   return ops::PlaneConv3x3Relu(plane, ops::Reshape(kernel, {3, 3, pointwise.dim(1)}), bias, rows);
 }

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "glog/logging.h"
@@ -198,24 +199,30 @@ void SerialGemm(const Operand& a, const Operand& b, int64_t m, int64_t n, int64_
 }
 
 // Few rows and a long k (a weight gradient, k = the batch's tokens): split over rows, each k block would pack B
-// and wait for every thread twice while its own rows take microseconds. Each thread instead takes a contiguous
-// share of k — all rows, its own packing, no waiting — into its own copy of C; the copies are added in thread
-// order (the same numbers on every run with the same thread count).
-void KSplitGemm(const Operand& a, const Operand& b, int64_t m, int64_t n, int64_t k, int threads, float* c) {
-  thread_local std::vector<float> partial;
-  partial.resize(std::max<size_t>(partial.size(), (threads - 1) * m * n));
-  float* copies = partial.data();
-#pragma omp parallel num_threads(threads)
+// and wait for every thread twice while its own rows take microseconds. k is cut instead into shares — all rows,
+// their own packing, no waiting — each into its own copy of C, the copies added in share order. How many shares
+// is a function of the shape alone (even, so two threads get equal work), never of the threads: the same numbers
+// at any thread count, inside a parallel region too. 1: no split.
+int64_t KShares(int64_t m, int64_t k) {
+  if (m > kMaxMC || k < 4 * kKC) return 1;
+  return k < 32 * kKC ? 2 : k < 128 * kKC ? 4 : 8;
+}
+
+void KSplitGemm(const Operand& a, const Operand& b, int64_t m, int64_t n, int64_t k, int64_t shares, int threads,
+                float* c) {
+  const int64_t length = ((k + shares - 1) / shares + 1) / 2 * 2;  // shares start on a k pair (not required)
+  const std::unique_ptr<float[]> copies(new float[(shares - 1) * m * n]);
+#pragma omp parallel if (threads > 1) num_threads(threads)
   {
-    // The team OpenMP gives may be smaller than asked for (OMP_DYNAMIC, thread limits): shares follow the team.
-    const int team = omp_get_num_threads(), t = omp_get_thread_num();
-    const int64_t share = (k / team + 1) / 2 * 2;  // whole pairs
-    const int64_t k_begin = std::min(k, t * share), k_end = t == team - 1 ? k : std::min(k, (t + 1) * share);
-    SerialGemm(a, b, m, n, k_begin, k_end, t == 0 ? c : copies + (t - 1) * m * n, n);
-#pragma omp barrier
+#pragma omp for schedule(static)
+    for (int64_t share = 0; share < shares; ++share) {
+      const int64_t k_begin = std::min(k, share * length);
+      const int64_t k_end = share == shares - 1 ? k : std::min(k, k_begin + length);
+      SerialGemm(a, b, m, n, k_begin, k_end, share == 0 ? c : copies.get() + (share - 1) * m * n, n);
+    }
 #pragma omp for schedule(static)
     for (int64_t i = 0; i < m * n; ++i) {
-      for (int u = 1; u < team; ++u) c[i] += copies[(u - 1) * m * n + i];
+      for (int64_t share = 1; share < shares; ++share) c[i] += copies[(share - 1) * m * n + i];
     }
   }
 }
@@ -246,8 +253,9 @@ void GemmBF16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const
   const Operand op_a{a, trans_a ? 1 : k, trans_a ? m : 1};
   const Operand op_b{b, trans_b ? k : 1, trans_b ? 1 : n};  // B's rows here are C's columns
   const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  const int64_t shares = KShares(m, k);
+  if (shares > 1) return KSplitGemm(op_a, op_b, m, n, k, shares, threads, c);
   if (threads == 1) return SerialGemm(op_a, op_b, m, n, 0, k, c, n);
-  if (m <= kMaxMC && k >= 2 * kKC * threads) return KSplitGemm(op_a, op_b, m, n, k, threads, c);
   // Rows split into blocks of whole panels, at least one per thread where there are panels enough and a
   // multiple of the thread count so that no thread runs one more block than the others.
   const int64_t m_panels = (m + kMR - 1) / kMR;

@@ -16,7 +16,8 @@ bool CpuBF16GemmAvailable();
 
 // C[M,N] = op(A) op(B), row-major and dense (A is [M,K], or [K,M] with trans_a; B is [K,N], or [N,K] with
 // trans_b), computed from the operands rounded to bf16, accumulated and stored in f32. Like the instruction,
-// it treats bf16 subnormals as zero. Threads over OpenMP; runs single-threaded inside a parallel region.
+// it treats bf16 subnormals as zero. Threads over OpenMP; runs single-threaded inside a parallel region; the same
+// numbers at any thread count.
 // Requires CpuBF16GemmAvailable().
 void GemmBF16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, const float* b,
               float* c);

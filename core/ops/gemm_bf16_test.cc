@@ -2,6 +2,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -72,20 +73,27 @@ TEST_F(GemmBF16Test, MatchesRoundedReferenceInEveryLayout) {
   }
 }
 
-// Few rows and a long k split k among the threads (weight gradients): each share into its own copy of C, the
-// copies added. Two and three threads, shares of odd length, the last share longer, every layout.
-TEST_F(GemmBF16Test, KSplitMatchesRoundedReference) {
+// Few rows and a long k: k cut into 2, 4 or 8 shares by the shape alone, each into its own copy of C, the copies
+// added in order. Every layout; shares of odd length and a shorter last share (k 3003), more columns than one
+// block (4,200), eight shares (k 40,000); the same bits at one, two and three threads.
+TEST_F(GemmBF16Test, KSplitMatchesRoundedReferenceAtAnyThreadCount) {
   std::mt19937 rng(11);
-  const int64_t shapes[][3] = {{20, 40, 3001}, {240, 33, 1537}, {1, 70, 2048}};
+  const int64_t shapes[][3] = {{20, 40, 3003}, {240, 33, 1537}, {1, 70, 2048}, {7, 4200, 1100}, {16, 24, 40000}};
   const int saved = omp_get_max_threads();
-  for (int threads : {2, 3}) {
-    omp_set_num_threads(threads);
-    for (int flags = 0; flags < 4; ++flags) {
-      for (const auto& s : shapes) {
-        const Problem p{(flags & 1) != 0, (flags & 2) != 0, s[0], s[1], s[2]};
-        SCOPED_TRACE(::testing::Message() << threads << " threads, ta=" << p.trans_a << " tb=" << p.trans_b
-                                          << " m=" << p.m << " n=" << p.n << " k=" << p.k);
-        ExpectMatchesRoundedReference(p, Random(rng, p.m * p.k), Random(rng, p.k * p.n));
+  for (int flags = 0; flags < 4; ++flags) {
+    for (const auto& s : shapes) {
+      const Problem p{(flags & 1) != 0, (flags & 2) != 0, s[0], s[1], s[2]};
+      SCOPED_TRACE(::testing::Message() << "ta=" << p.trans_a << " tb=" << p.trans_b << " m=" << p.m << " n=" << p.n
+                                        << " k=" << p.k);
+      const std::vector<float> a = Random(rng, p.m * p.k), b = Random(rng, p.k * p.n);
+      omp_set_num_threads(2);
+      ExpectMatchesRoundedReference(p, a, b);
+      std::vector<float> two(p.m * p.n), other(p.m * p.n);
+      GemmBF16(p.trans_a, p.trans_b, p.m, p.n, p.k, a.data(), b.data(), two.data());
+      for (int threads : {1, 3}) {
+        omp_set_num_threads(threads);
+        GemmBF16(p.trans_a, p.trans_b, p.m, p.n, p.k, a.data(), b.data(), other.data());
+        EXPECT_TRUE(std::equal(two.begin(), two.end(), other.begin())) << threads << " threads against two";
       }
     }
   }
@@ -132,17 +140,21 @@ TEST_F(GemmBF16Test, RoundsToNearestEven) {
 }
 
 // Called from inside a parallel region (as the batched and grouped products do) it runs on one thread and
-// gives the same numbers as the threaded call: each entry's k order does not depend on the split.
+// gives the same numbers as the threaded call: neither the rows' split nor k's shares depend on the threads.
+// Shapes: one row block, two (300 rows), and a k split into shares.
 TEST_F(GemmBF16Test, SameResultInsideAParallelRegion) {
   std::mt19937 rng(5);
-  const int64_t m = 100, n = 64, k = 300;
-  const std::vector<float> a = Random(rng, m * k), b = Random(rng, k * n);
-  std::vector<float> threaded(m * n), inside(4 * m * n);
-  GemmBF16(false, true, m, n, k, a.data(), b.data(), threaded.data());
+  const int64_t shapes[][3] = {{100, 64, 300}, {300, 40, 200}, {64, 32, 2500}};
+  for (const auto& [m, n, k] : shapes) {
+    SCOPED_TRACE(::testing::Message() << "m=" << m << " n=" << n << " k=" << k);
+    const std::vector<float> a = Random(rng, m * k), b = Random(rng, k * n);
+    std::vector<float> threaded(m * n), inside(4 * m * n);
+    GemmBF16(false, true, m, n, k, a.data(), b.data(), threaded.data());
 #pragma omp parallel for num_threads(2)
-  for (int copy = 0; copy < 4; ++copy) GemmBF16(false, true, m, n, k, a.data(), b.data(), &inside[copy * m * n]);
-  for (int copy = 0; copy < 4; ++copy) {
-    EXPECT_TRUE(std::equal(threaded.begin(), threaded.end(), inside.begin() + copy * m * n)) << "copy " << copy;
+    for (int copy = 0; copy < 4; ++copy) GemmBF16(false, true, m, n, k, a.data(), b.data(), &inside[copy * m * n]);
+    for (int copy = 0; copy < 4; ++copy) {
+      EXPECT_TRUE(std::equal(threaded.begin(), threaded.end(), inside.begin() + copy * m * n)) << "copy " << copy;
+    }
   }
 }
 

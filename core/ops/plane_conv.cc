@@ -6,6 +6,7 @@
 #include "core/ops/axis.h"
 #include "core/ops/conv.h"
 #include "core/ops/elementwise.h"
+#include "core/ops/matmul.h"
 #include "core/ops/shape.h"
 
 namespace onemodel::ops {
@@ -149,10 +150,16 @@ Tensor PlaneConv3x3ReluComposed(const Tensor& x, const Tensor& weight, const Ten
     mask = Tensor::FromVector(real, {g.b, g.h, 1, 1}).To(x.device());
     plane = Mul(plane, mask);
   }
+  // Each position's 3x3 neighbourhood as 9 channels (the plane copied 9 times, a depthwise conv whose tap t picks
+  // neighbour t), then one f32 product with the [9, C] kernel: 9-channel intermediates, as the stem had before.
+  std::vector<float> pick(kTaps * kTaps, 0.f);
+  for (int64_t t = 0; t < kTaps; ++t) pick[t * kTaps + t] = 1.f;
   Conv2dOptions o;
   o.pad_top = o.pad_bottom = o.pad_left = o.pad_right = 1;
-  const Tensor copies = Mul(plane, Tensor::Full({g.c}, 1.f).To(x.device()));
-  const Tensor y = Relu(BiasAdd(DepthwiseConv2d(copies, weight, o), bias));
+  const Tensor copies = Mul(plane, Tensor::Full({kTaps}, 1.f).To(x.device()));
+  const Tensor neighbours = DepthwiseConv2d(copies, Tensor::FromVector(pick, {3, 3, kTaps}).To(x.device()), o);
+  const MatmulPrecisionScope f32(MatmulPrecision::kF32);
+  const Tensor y = Relu(BiasAdd(MatMul(neighbours, Reshape(weight, {kTaps, g.c})), bias));
   return mask.defined() ? Mul(y, mask) : y;
 }
 

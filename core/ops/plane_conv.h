@@ -18,8 +18,9 @@ namespace onemodel::ops {
 // real rows do not depend on what the padding holds.
 Tensor PlaneConv3x3Relu(const Tensor& x, const Tensor& weight, const Tensor& bias,
                         const std::vector<int64_t>& rows = {});
-// The same function composed of ops that have CUDA kernels (the plane copied into C channels, a depthwise 3x3,
-// bias, relu, the rows' mask before and after): what PlaneConv3x3Relu runs on CUDA; tests run it on the CPU too.
+// The same function composed of ops that have CUDA kernels (each position's 9 neighbours gathered by a depthwise
+// conv, an f32 product with the kernel, bias, relu; the rows' mask multiplied in before and after, so there the
+// padding must be finite): what PlaneConv3x3Relu runs on CUDA; tests run it on the CPU too.
 Tensor PlaneConv3x3ReluComposed(const Tensor& x, const Tensor& weight, const Tensor& bias,
                                 const std::vector<int64_t>& rows = {});
 
