@@ -159,12 +159,14 @@ void RowBlock(const Operand& a, int64_t i0, int64_t rows, int64_t k0, int64_t kc
   }
 }
 
-void PackB(const Operand& b, int64_t j0, int64_t nc, int64_t k0, int64_t kc, uint32_t* packed) {
-  const int64_t pairs = (kc + 1) / 2;
-  for (int64_t jp = 0; jp < (nc + kNR - 1) / kNR; ++jp) {
-    PackPanel<kNR, PairMajor<kNR>>(b, j0 + jp * kNR, std::min<int64_t>(kNR, nc - jp * kNR), k0, kc,
-                                   packed + jp * pairs * kNR);
-  }
+// Dwords a packed B block of up to kKC x kNC takes for n columns.
+size_t PackedBSize(int64_t n) { return (kKC / 2) * ((std::min(n, kNC) + kNR - 1) / kNR * kNR); }
+
+// Panel jp (columns j0 + jp * kNR on) of the B block [k0, k0 + kc) x [j0, j0 + nc), packed where the kernel
+// reads it.
+void PackBPanel(const Operand& b, int64_t j0, int64_t nc, int64_t k0, int64_t kc, int64_t jp, uint32_t* packed) {
+  PackPanel<kNR, PairMajor<kNR>>(b, j0 + jp * kNR, std::min<int64_t>(kNR, nc - jp * kNR), k0, kc,
+                                 packed + jp * ((kc + 1) / 2) * kNR);
 }
 
 void RowBlockAnyLayout(const Operand& a, int64_t i0, int64_t rows, int64_t k0, int64_t kc, const uint32_t* b_packed,
@@ -184,12 +186,12 @@ void SerialGemm(const Operand& a, const Operand& b, int64_t m, int64_t n, int64_
     return;
   }
   thread_local std::vector<uint32_t> a_packed, b_packed;
-  b_packed.resize(std::max<size_t>(b_packed.size(), (kKC / 2) * ((std::min(n, kNC) + kNR - 1) / kNR * kNR)));
+  b_packed.resize(std::max(b_packed.size(), PackedBSize(n)));
   for (int64_t j0 = 0; j0 < n; j0 += kNC) {
     const int64_t nc = std::min(kNC, n - j0);
     for (int64_t k0 = k_begin; k0 < k_end; k0 += kKC) {
       const int64_t kc = std::min(kKC, k_end - k0);
-      PackB(b, j0, nc, k0, kc, b_packed.data());
+      for (int64_t jp = 0; jp < (nc + kNR - 1) / kNR; ++jp) PackBPanel(b, j0, nc, k0, kc, jp, b_packed.data());
       for (int64_t i0 = 0; i0 < m; i0 += kMaxMC) {
         RowBlockAnyLayout(a, i0, std::min(kMaxMC, m - i0), k0, kc, b_packed.data(), nc, c + j0, ldc, k0 > k_begin,
                           a_packed);
@@ -265,7 +267,7 @@ void GemmBF16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const
   blocks = (m + block_rows - 1) / block_rows;
   // Both packing buffers persist per thread (OpenMP's pool keeps its threads): no allocation per product.
   thread_local std::vector<uint32_t> b_packed;
-  b_packed.resize(std::max<size_t>(b_packed.size(), (kKC / 2) * ((std::min(n, kNC) + kNR - 1) / kNR * kNR)));
+  b_packed.resize(std::max(b_packed.size(), PackedBSize(n)));
   uint32_t* bp = b_packed.data();
 #pragma omp parallel num_threads(threads)
   {
@@ -274,12 +276,8 @@ void GemmBF16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const
       const int64_t nc = std::min(kNC, n - j0);
       for (int64_t k0 = 0; k0 < k; k0 += kKC) {
         const int64_t kc = std::min(kKC, k - k0);
-        const int64_t pairs = (kc + 1) / 2;
 #pragma omp for schedule(static)
-        for (int64_t jp = 0; jp < (nc + kNR - 1) / kNR; ++jp) {
-          PackPanel<kNR, PairMajor<kNR>>(op_b, j0 + jp * kNR, std::min<int64_t>(kNR, nc - jp * kNR), k0, kc,
-                                         bp + jp * pairs * kNR);
-        }
+        for (int64_t jp = 0; jp < (nc + kNR - 1) / kNR; ++jp) PackBPanel(op_b, j0, nc, k0, kc, jp, bp);
 #pragma omp for schedule(static)
         for (int64_t block = 0; block < blocks; ++block) {
           const int64_t i0 = block * block_rows;
