@@ -1,6 +1,6 @@
 // The depthwise conv's AVX-512 path on the CPU, for whole vectors of 16 channels and 3-tap or 3x3 kernels: in
 // the default model the trunk's 1-D convolutions, and the forward of the image and audio stems' convs strided
-// along the width (their backward, and the stems' first convs over 9 channels, stay on the general path). Each
+// along the width (their backward stays on the general path; the stems' first layer is PlaneConv3x3Relu). Each
 // output value is one chain of fused multiply-adds over its taps, in the taps' order, written once — where the
 // general path adds one tap's product into the output at a time, reading and writing it once per tap. The same
 // chain gives the input gradient (a correlation with the taps reversed); the weight gradient keeps each tap's sum
