@@ -40,13 +40,6 @@ Tensor ApplyMask(const Tensor& x, const Tensor& mask) {
   return ops::Mul(x, ops::Reshape(mask, {mask.dim(0), mask.dim(1), 1}));
 }
 
-Tensor LengthMask(const std::vector<int64_t>& lengths, int64_t width, Device device) {
-  const int64_t b = static_cast<int64_t>(lengths.size());
-  std::vector<float> mask(b * width, 0.f);
-  for (int64_t i = 0; i < b; ++i) std::fill_n(mask.begin() + i * width, std::min(lengths[i], width), 1.f);
-  return Tensor::FromVector(mask, {b, width}).To(device);
-}
-
 Tensor ConvBlock::Forward(const Tensor& x, const Tensor& mask) const {
   CHECK_EQ(x.ndim(), 3) << "ConvBlock: expects [B, T, d], got " << ShapeToString(x.shape());
   Tensor y = x;

@@ -19,9 +19,6 @@ struct ConvStep {
 // x [B, T, d] times mask [B, T] (1 real, 0 padding) per position; x itself when the mask is undefined.
 Tensor ApplyMask(const Tensor& x, const Tensor& mask);
 
-// The mask [B, width] on `device` of examples whose first lengths[b] positions (at most width) are real.
-Tensor LengthMask(const std::vector<int64_t>& lengths, int64_t width, Device device);
-
 class ConvBlock : public Module {
  public:
   ConvBlock(int64_t dim, const std::vector<ConvStep>& steps, bool causal, uint64_t seed, uint16_t layer);

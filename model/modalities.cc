@@ -22,7 +22,7 @@ Tensor InitUniform(const Shape& shape, float bound, uint64_t seed, uint16_t laye
 Tensor ZeroRowsAfter(const Tensor& x, const std::vector<int64_t>& rows) {
   const int64_t h = x.dim(1);
   if (rows.empty() || std::all_of(rows.begin(), rows.end(), [h](int64_t r) { return r >= h; })) return x;
-  return ops::Mul(x, ops::Reshape(LengthMask(rows, h, x.device()), {x.dim(0), h, 1, 1}));
+  return ops::Mul(x, ops::Reshape(ops::LengthMask(rows, h, x.device()), {x.dim(0), h, 1, 1}));
 }
 
 // ceil(rows / 2): the real rows after a stride-2 block.

@@ -139,7 +139,7 @@ MultiModel::Encoded MultiModel::Encode(int task, const Batch& batch, const RunCo
     if (frames.empty()) {
       e.lengths.assign(x.dim(0), x.dim(1));
     } else {
-      e.mask = LengthMask(e.lengths, x.dim(1), device);
+      e.mask = ops::LengthMask(e.lengths, x.dim(1), device);
     }
   } else {
     x = Symbols(task).Embed(batch.input_ids);

@@ -241,6 +241,13 @@ Tensor Affine(const Tensor& x, float scale, float shift);
 
 }  // namespace
 
+Tensor LengthMask(const std::vector<int64_t>& lengths, int64_t width, Device device) {
+  const int64_t b = static_cast<int64_t>(lengths.size());
+  std::vector<float> mask(b * width, 0.f);
+  for (int64_t i = 0; i < b; ++i) std::fill_n(mask.begin() + i * width, std::min(lengths[i], width), 1.f);
+  return Tensor::FromVector(mask, {b, width}).To(device);
+}
+
 Tensor SumToShape(const Tensor& x, const Shape& shape) {
   if (x.shape() == shape) return x;
   CheckF32("SumToShape", x);

@@ -4,6 +4,9 @@
 #ifndef ONEMODEL_CORE_OPS_ELEMENTWISE_H_
 #define ONEMODEL_CORE_OPS_ELEMENTWISE_H_
 
+#include <cstdint>
+#include <vector>
+
 #include "core/ops/unary_math.h"
 #include "core/tensor.h"
 
@@ -19,6 +22,9 @@ Tensor AddScalar(const Tensor& x, float value);
 Tensor BiasAdd(const Tensor& x, const Tensor& bias);
 // Sums `x` down to `shape`, which broadcasts to x's shape (the adjoint of broadcasting).
 Tensor SumToShape(const Tensor& x, const Shape& shape);
+// The mask [B, width] on `device` (1 real, 0 padding; padding is zeroed by multiplying with it) of examples whose
+// first lengths[b] positions (at most width) are real.
+Tensor LengthMask(const std::vector<int64_t>& lengths, int64_t width, Device device);
 
 // Activations and pointwise functions; each runs on CPU and CUDA.
 Tensor Unary(const Tensor& x, UnaryKind kind);

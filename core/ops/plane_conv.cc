@@ -145,9 +145,7 @@ Tensor PlaneConv3x3ReluComposed(const Tensor& x, const Tensor& weight, const Ten
   Tensor plane = Reshape(x, {g.b, g.h, g.w, 1});
   Tensor mask;
   if (std::any_of(g.rows.begin(), g.rows.end(), [&g](int64_t r) { return r < g.h; })) {
-    std::vector<float> real(g.b * g.h, 0.f);
-    for (int64_t p = 0; p < g.b; ++p) std::fill_n(real.begin() + p * g.h, g.rows[p], 1.f);
-    mask = Tensor::FromVector(real, {g.b, g.h, 1, 1}).To(x.device());
+    mask = Reshape(LengthMask(g.rows, g.h, x.device()), {g.b, g.h, 1, 1});
     plane = Mul(plane, mask);
   }
   // Each position's 3x3 neighbourhood as 9 channels (the plane copied 9 times, a depthwise conv whose tap t picks
