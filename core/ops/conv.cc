@@ -162,7 +162,6 @@ Tensor DepthwiseConv2d(const Tensor& x, const Tensor& weight, const Conv2dOption
   const Device device = x.device();
   // The AVX-512 path writes every element; the others add into zeros.
   const bool avx512 = !OnCuda(x) && DepthwiseAvx512Applies(g, o);
-  const bool avx512_backward = !OnCuda(x) && DepthwiseAvx512BackwardApplies(g, o);
   const auto output = [device](bool written, const Shape& shape) {
     return written ? Tensor::Empty(shape, DType::kF32, device) : Tensor::Zeros(shape, DType::kF32, device);
   };
@@ -174,13 +173,13 @@ Tensor DepthwiseConv2d(const Tensor& x, const Tensor& weight, const Conv2dOption
   } else {
     ForwardCpu(g, o, F32(x), F32(weight), F32(out));
   }
-  return Record(out, "DepthwiseConv2d", {x, weight}, [x, weight, g, o, avx512_backward, output](const Tensor& grad,
-                                                                                                const Tensor&) {
-    Tensor gx = output(avx512_backward, x.shape());
-    Tensor gw = output(avx512_backward, weight.shape());
+  return Record(out, "DepthwiseConv2d", {x, weight}, [x, weight, g, o, avx512, output](const Tensor& grad,
+                                                                                         const Tensor&) {
+    Tensor gx = output(avx512, x.shape());
+    Tensor gw = output(avx512, weight.shape());
     if (OnCuda(x)) {
       RequireCudaBackend().DepthwiseConvBackward(CudaShape(g, o), F32(x), F32(weight), F32(grad), F32(gx), F32(gw));
-    } else if (avx512_backward) {
+    } else if (avx512) {
       DepthwiseBackwardAvx512(g, o, F32(x), F32(weight), F32(grad), F32(gx), F32(gw));
     } else {
       BackwardCpu(g, o, F32(x), F32(weight), F32(grad), F32(gx), F32(gw));

@@ -14,11 +14,12 @@
 namespace onemodel::ops {
 namespace {
 
-// A tap's source row (zeros where the row is padding) and its column shift: output column x reads
-// x * stride + shift.
+// A tap's source row (zeros where the row is padding), its column shift (output column x reads source column
+// x * stride + shift) and its c weights.
 struct RowTap {
   const float* row;
   int64_t shift;
+  const float* weight;
 };
 
 // Output columns [*lo, *hi) read a valid source column ([0, src_cols)) at every tap; the others check each tap.
@@ -35,12 +36,12 @@ void InteriorColumns(const RowTap* taps, int64_t stride, int64_t src_cols, int64
   *hi = std::max(end, *lo);
 }
 
-// out[x] = the sum over taps t, in order, of row_t[x * stride + shift_t] * w_t (per channel) for x in
-// [0, out_cols), as one chain of fused multiply-adds from zero; a source column outside [0, src_cols) adds nothing.
-// Rows are [cols, c], the weights [kTaps, c].
+// out[x * out_step] = the sum over taps t, in order, of row_t[x * stride + shift_t] * weight_t (per channel) for x
+// in [0, out_cols), as one chain of fused multiply-adds from zero; a source column outside [0, src_cols) adds
+// nothing. Rows are [cols, c]; out_step is c for a whole row, a multiple of it for every n-th column.
 template <int kTaps>
-ONEMODEL_AVX512 void RowConv(const RowTap* taps, const float* weights, int64_t c, int64_t stride, int64_t src_cols,
-                             int64_t out_cols, float* __restrict out) {
+ONEMODEL_AVX512 void RowConv(const RowTap* taps, int64_t c, int64_t stride, int64_t src_cols, int64_t out_cols,
+                             int64_t out_step, float* __restrict out) {
   int64_t lo, hi;
   InteriorColumns<kTaps>(taps, stride, src_cols, out_cols, &lo, &hi);
   const float* rows[kTaps];
@@ -48,7 +49,7 @@ ONEMODEL_AVX512 void RowConv(const RowTap* taps, const float* weights, int64_t c
   for (int t = 0; t < kTaps; ++t) rows[t] = taps[t].row, shifts[t] = taps[t].shift;
   for (int64_t v = 0; v < c; v += 16) {
     __m512 w[kTaps];
-    for (int t = 0; t < kTaps; ++t) w[t] = _mm512_loadu_ps(weights + t * c + v);
+    for (int t = 0; t < kTaps; ++t) w[t] = _mm512_loadu_ps(taps[t].weight + v);
     for (int64_t x = 0; x < out_cols; ++x) {
       const bool interior = x >= lo && x < hi;
       __m512 acc = _mm512_setzero_ps();
@@ -59,19 +60,39 @@ ONEMODEL_AVX512 void RowConv(const RowTap* taps, const float* weights, int64_t c
           acc = _mm512_fmadd_ps(_mm512_loadu_ps(rows[t] + sx * c + v), w[t], acc);
         }
       }
-      _mm512_storeu_ps(out + x * c + v, acc);
+      _mm512_storeu_ps(out + x * out_step + v, acc);
     }
   }
 }
 
-// gw[t] = the sum over output rows y and columns x of grad[y, x] * row_{y,t}[x + shift_t] (per channel), each
-// tap's sum held in a register through a band of rows (a band's rows, read once per 16 channels, stay in L2).
+// RowConv of `n` taps (0 to 9, known only at run time: the input gradient of a strided conv): no tap writes zeros.
+void RowConvOf(int n, const RowTap* taps, int64_t c, int64_t stride, int64_t src_cols, int64_t out_cols,
+               int64_t out_step, float* out) {
+  switch (n) {
+    case 0:
+      for (int64_t x = 0; x < out_cols; ++x) std::fill_n(out + x * out_step, c, 0.f);
+      return;
+    case 1: return RowConv<1>(taps, c, stride, src_cols, out_cols, out_step, out);
+    case 2: return RowConv<2>(taps, c, stride, src_cols, out_cols, out_step, out);
+    case 3: return RowConv<3>(taps, c, stride, src_cols, out_cols, out_step, out);
+    case 4: return RowConv<4>(taps, c, stride, src_cols, out_cols, out_step, out);
+    case 5: return RowConv<5>(taps, c, stride, src_cols, out_cols, out_step, out);
+    case 6: return RowConv<6>(taps, c, stride, src_cols, out_cols, out_step, out);
+    case 7: return RowConv<7>(taps, c, stride, src_cols, out_cols, out_step, out);
+    case 8: return RowConv<8>(taps, c, stride, src_cols, out_cols, out_step, out);
+    case 9: return RowConv<9>(taps, c, stride, src_cols, out_cols, out_step, out);
+  }
+  LOG(FATAL) << "RowConvOf: " << n << " taps (at most 9)";
+}
+
+// gw[t] = the sum over output rows y and columns x of grad[y, x] * row_{y,t}[x * stride + shift_t] (per channel),
+// each tap's sum held in a register through a band of rows (a band's rows, read once per 16 channels, stay in L2).
 // row_taps is [rows][kTaps]; every row has the same shifts.
 template <int kTaps>
-ONEMODEL_AVX512 void WeightGrad(const RowTap* row_taps, int64_t rows, const float* grad, int64_t c, int64_t src_cols,
-                                int64_t out_cols, float* __restrict gw) {
+ONEMODEL_AVX512 void WeightGrad(const RowTap* row_taps, int64_t rows, const float* grad, int64_t c, int64_t stride,
+                                int64_t src_cols, int64_t out_cols, float* __restrict gw) {
   int64_t lo, hi;
-  InteriorColumns<kTaps>(row_taps, 1, src_cols, out_cols, &lo, &hi);
+  InteriorColumns<kTaps>(row_taps, stride, src_cols, out_cols, &lo, &hi);
   int64_t shifts[kTaps];
   for (int t = 0; t < kTaps; ++t) shifts[t] = row_taps[t].shift;
   std::fill_n(gw, kTaps * c, 0.f);
@@ -90,7 +111,7 @@ ONEMODEL_AVX512 void WeightGrad(const RowTap* row_taps, int64_t rows, const floa
           const __m512 g = _mm512_loadu_ps(grad_row + x * c + v);
 #pragma GCC unroll 9
           for (int t = 0; t < kTaps; ++t) {
-            const int64_t sx = x + shifts[t];
+            const int64_t sx = x * stride + shifts[t];
             if (interior || (sx >= 0 && sx < src_cols)) {
               acc[t] = _mm512_fmadd_ps(g, _mm512_loadu_ps(taps[t].row + sx * c + v), acc[t]);
             }
@@ -106,12 +127,15 @@ bool WorthThreads(const DepthwiseGeometry& g) { return g.b * g.oh * g.ow * g.c *
 
 // The taps of output row y of batch element b over x (zeros for padding rows), in the kernel's order.
 template <int kTaps>
-void ForwardTaps(const DepthwiseGeometry& g, const Conv2dOptions& o, const float* x, const float* zeros, int64_t b,
-                 int64_t y, RowTap* taps) {
+void ForwardTaps(const DepthwiseGeometry& g, const Conv2dOptions& o, const float* x, const float* w,
+                 const float* zeros, int64_t b, int64_t y, RowTap* taps) {
   for (int64_t i = 0; i < g.kh; ++i) {
     const int64_t iy = y * o.stride_h - o.pad_top + i * o.dilation_h;
     const float* row = iy >= 0 && iy < g.h ? x + (b * g.h + iy) * g.w * g.c : zeros;
-    for (int64_t j = 0; j < g.kw; ++j) taps[i * g.kw + j] = {row, j * o.dilation_w - o.pad_left};
+    for (int64_t j = 0; j < g.kw; ++j) {
+      const int64_t t = i * g.kw + j;
+      taps[t] = {row, j * o.dilation_w - o.pad_left, w + t * g.c};
+    }
   }
 }
 
@@ -122,8 +146,38 @@ void Forward(const DepthwiseGeometry& g, const Conv2dOptions& o, const float* x,
   for (int64_t b = 0; b < g.b; ++b) {
     for (int64_t y = 0; y < g.oh; ++y) {
       RowTap taps[kTaps];
-      ForwardTaps<kTaps>(g, o, x, zeros.data(), b, y, taps);
-      RowConv<kTaps>(taps, w, g.c, o.stride_w, g.w, g.ow, out + (b * g.oh + y) * g.ow * g.c);
+      ForwardTaps<kTaps>(g, o, x, w, zeros.data(), b, y, taps);
+      RowConv<kTaps>(taps, g.c, o.stride_w, g.w, g.ow, g.c, out + (b * g.oh + y) * g.ow * g.c);
+    }
+  }
+}
+
+// Input column ix of row iy gathers grad[oy, ox] * w[i, j] over the taps with iy = oy * stride_h - pad_top +
+// i * dilation_h (and the same along the columns). Along a strided width the columns of one residue class
+// ix = r + k * stride_w are gathered by the same kernel columns j, from output column k + (r + pad_left -
+// j * dilation_w) / stride_w: each class is a stride-1 correlation of the gradient rows with only the taps that
+// reach it (at stride 2 by a 3x3 kernel, 1 to 4 of the 9), output rows in ascending order.
+template <int kTaps>
+void InputGrad(const DepthwiseGeometry& g, const Conv2dOptions& o, const float* w, const float* grad, float* gx) {
+  const int64_t c = g.c, classes = std::min(o.stride_w, g.w);
+#pragma omp parallel for collapse(2) if (WorthThreads(g))
+  for (int64_t b = 0; b < g.b; ++b) {
+    for (int64_t iy = 0; iy < g.h; ++iy) {
+      for (int64_t r = 0; r < classes; ++r) {
+        RowTap taps[kTaps];
+        int n = 0;
+        for (int64_t i = g.kh - 1; i >= 0; --i) {
+          const int64_t y_scaled = iy + o.pad_top - i * o.dilation_h;
+          if (y_scaled < 0 || y_scaled % o.stride_h != 0 || y_scaled / o.stride_h >= g.oh) continue;
+          const float* row = grad + (b * g.oh + y_scaled / o.stride_h) * g.ow * c;
+          for (int64_t j = 0; j < g.kw; ++j) {
+            const int64_t x_scaled = r + o.pad_left - j * o.dilation_w;  // divisible: exact (negative too)
+            if (x_scaled % o.stride_w == 0) taps[n++] = {row, x_scaled / o.stride_w, w + (i * g.kw + j) * c};
+          }
+        }
+        const int64_t columns = (g.w - r + o.stride_w - 1) / o.stride_w;
+        RowConvOf(n, taps, c, 1, g.ow, columns, o.stride_w * c, gx + ((b * g.h + iy) * g.w + r) * c);
+      }
     }
   }
 }
@@ -132,33 +186,16 @@ template <int kTaps>
 void Backward(const DepthwiseGeometry& g, const Conv2dOptions& o, const float* x, const float* w, const float* grad,
               float* gx, float* gw) {
   const int64_t c = g.c;
-  const std::vector<float> zeros(std::max(g.w, g.ow) * c, 0.f);
-  // Input row iy correlates the gradient rows that read it with the kernel's rows reversed: the output rows in
-  // ascending order, as the general path adds them.
-  std::vector<float> reversed(kTaps * c);
-  for (int64_t i = 0; i < g.kh; ++i) {
-    std::copy(w + i * g.kw * c, w + (i + 1) * g.kw * c, reversed.begin() + (g.kh - 1 - i) * g.kw * c);
-  }
-#pragma omp parallel for collapse(2) if (WorthThreads(g))
-  for (int64_t b = 0; b < g.b; ++b) {
-    for (int64_t iy = 0; iy < g.h; ++iy) {
-      RowTap taps[kTaps];
-      for (int64_t r = 0; r < g.kh; ++r) {
-        const int64_t y_scaled = iy + o.pad_top - (g.kh - 1 - r) * o.dilation_h;
-        const bool reads = y_scaled >= 0 && y_scaled % o.stride_h == 0 && y_scaled / o.stride_h < g.oh;
-        const float* row = reads ? grad + (b * g.oh + y_scaled / o.stride_h) * g.ow * c : zeros.data();
-        for (int64_t j = 0; j < g.kw; ++j) taps[r * g.kw + j] = {row, o.pad_left - j * o.dilation_w};
-      }
-      RowConv<kTaps>(taps, reversed.data(), c, 1, g.ow, g.w, gx + (b * g.h + iy) * g.w * c);
-    }
-  }
+  InputGrad<kTaps>(g, o, w, grad, gx);
   // Weight gradient: one partial per batch element, added up in order (deterministic at any thread count).
+  const std::vector<float> zeros(g.w * c, 0.f);
   std::vector<float> partial(g.b * kTaps * c);
 #pragma omp parallel for if (WorthThreads(g))
   for (int64_t b = 0; b < g.b; ++b) {
     std::vector<RowTap> row_taps(g.oh * kTaps);
-    for (int64_t y = 0; y < g.oh; ++y) ForwardTaps<kTaps>(g, o, x, zeros.data(), b, y, &row_taps[y * kTaps]);
-    WeightGrad<kTaps>(row_taps.data(), g.oh, grad + b * g.oh * g.ow * c, c, g.w, g.ow, &partial[b * kTaps * c]);
+    for (int64_t y = 0; y < g.oh; ++y) ForwardTaps<kTaps>(g, o, x, w, zeros.data(), b, y, &row_taps[y * kTaps]);
+    WeightGrad<kTaps>(row_taps.data(), g.oh, grad + b * g.oh * g.ow * c, c, o.stride_w, g.w, g.ow,
+                      &partial[b * kTaps * c]);
   }
   std::fill_n(gw, kTaps * c, 0.f);
   for (int64_t b = 0; b < g.b; ++b) {
@@ -177,10 +214,6 @@ bool DepthwiseAvx512Applies(const DepthwiseGeometry& g, const Conv2dOptions& o) 
   return has_avx512 && g.c % 16 == 0 && (taps == 3 || taps == 9);
 }
 
-bool DepthwiseAvx512BackwardApplies(const DepthwiseGeometry& g, const Conv2dOptions& o) {
-  return DepthwiseAvx512Applies(g, o) && o.stride_w == 1;
-}
-
 void DepthwiseForwardAvx512(const DepthwiseGeometry& g, const Conv2dOptions& o, const float* x, const float* w,
                             float* out) {
   CHECK(DepthwiseAvx512Applies(g, o)) << "DepthwiseForwardAvx512: not a conv for the AVX-512 path";
@@ -193,7 +226,7 @@ void DepthwiseForwardAvx512(const DepthwiseGeometry& g, const Conv2dOptions& o, 
 
 void DepthwiseBackwardAvx512(const DepthwiseGeometry& g, const Conv2dOptions& o, const float* x, const float* w,
                              const float* grad, float* gx, float* gw) {
-  CHECK(DepthwiseAvx512BackwardApplies(g, o)) << "DepthwiseBackwardAvx512: not a conv for the AVX-512 path";
+  CHECK(DepthwiseAvx512Applies(g, o)) << "DepthwiseBackwardAvx512: not a conv for the AVX-512 path";
   if (g.kh * g.kw == 3) {
     Backward<3>(g, o, x, w, grad, gx, gw);
   } else {

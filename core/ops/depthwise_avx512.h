@@ -1,10 +1,10 @@
 // The depthwise conv's AVX-512 path on the CPU, for whole vectors of 16 channels and 3-tap or 3x3 kernels: in
-// the default model the trunk's 1-D convolutions, and the forward of the image and audio stems' convs strided
-// along the width (their backward stays on the general path; the stems' first layer is PlaneConv3x3Relu). Each
-// output value is one chain of fused multiply-adds over its taps, in the taps' order, written once — where the
-// general path adds one tap's product into the output at a time, reading and writing it once per tap. The same
-// chain gives the input gradient (a correlation with the taps reversed); the weight gradient keeps each tap's sum
-// in a register across a band of rows.
+// the default model the trunk's 1-D convolutions and the image and audio stems' strided convs (the stems' first
+// layer is PlaneConv3x3Relu). Each output value is one chain of fused multiply-adds over its taps, in the taps'
+// order, written once — where the general path adds one tap's product into the output at a time, reading and
+// writing it once per tap. The same chain gives the input gradient (a correlation with the taps reversed; along a
+// strided width, one per residue class of the input columns, with only the taps that reach it); the weight
+// gradient keeps each tap's sum in a register across a band of rows.
 #ifndef ONEMODEL_CORE_OPS_DEPTHWISE_AVX512_H_
 #define ONEMODEL_CORE_OPS_DEPTHWISE_AVX512_H_
 
@@ -19,11 +19,9 @@ struct DepthwiseGeometry {
   int64_t b, h, w, c, kh, kw, oh, ow;
 };
 
-// Whether the AVX-512 path takes this conv's forward: c a multiple of 16, a 3-tap or 3x3 kernel (the default's),
-// and a CPU with AVX-512F. Its backward also needs stride 1 along the width (strided, the general path's backward
-// measured as fast: ops_bench's stride-2 conv).
+// Whether the AVX-512 path takes this conv (forward and backward): c a multiple of 16, a 3-tap or 3x3 kernel (the
+// default's), and a CPU with AVX-512F.
 bool DepthwiseAvx512Applies(const DepthwiseGeometry& g, const Conv2dOptions& o);
-bool DepthwiseAvx512BackwardApplies(const DepthwiseGeometry& g, const Conv2dOptions& o);
 
 // out = conv(x, w), every element written (out need not be zeroed).
 void DepthwiseForwardAvx512(const DepthwiseGeometry& g, const Conv2dOptions& o, const float* x, const float* w,
