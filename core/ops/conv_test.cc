@@ -55,21 +55,22 @@ TEST(ConvTest, Depthwise2dStridePaddingDilation) {
 
 // Whole vectors of 16 channels take the AVX-512 path where the CPU has it (core/ops/depthwise_avx512.h): 3-tap
 // and 3x3 kernels, strides and dilations along both axes, padding on every side, narrow rows where no column is
-// interior; the trunk's causal 1-D conv with dilation 2.
+// interior; strided widths (the input gradient by residue class of columns) with left padding 0, 1 and 2, dilation,
+// stride 3 and a class with no tap; the trunk's causal 1-D conv with dilation 2.
 TEST(ConvTest, DepthwiseVectorPathMatchesReference) {
   std::mt19937 rng(7);
   const int64_t kernels[][2] = {{3, 3}, {3, 1}, {1, 3}};
-  for (int trial = 0; trial < 9; ++trial) {
+  for (int trial = 0; trial < 13; ++trial) {
     const int64_t b = 2, c = 16 * (1 + trial % 2), h = 3 + trial % 6, w = trial == 5 ? 2 : 5 + trial / 6;
     const int64_t kh = kernels[trial % 3][0], kw = kernels[trial % 3][1];
     Conv2dOptions o;
-    o.stride_h = 1 + (trial == 3 || trial == 8);
-    o.stride_w = 1 + (trial >= 6);
+    o.stride_h = 1 + (trial == 3 || trial == 8 || trial == 9);
+    o.stride_w = trial >= 11 ? 3 : 1 + (trial >= 6);
     o.dilation_h = 1 + (trial == 4);
-    o.dilation_w = 1 + (trial == 2);
+    o.dilation_w = 1 + (trial == 2 || trial == 12);
     o.pad_top = 1;
     o.pad_bottom = trial % 2;
-    o.pad_left = 1 + (trial == 2);
+    o.pad_left = trial == 9 ? 0 : 1 + (trial == 2 || trial == 10 || trial == 12);
     o.pad_right = trial % 3;
     const int64_t oh = WindowOutputSize("t", h, kh, o.stride_h, o.pad_top, o.pad_bottom, o.dilation_h);
     const int64_t ow = WindowOutputSize("t", w, kw, o.stride_w, o.pad_left, o.pad_right, o.dilation_w);
