@@ -1,7 +1,8 @@
 // Engine benchmark: matmul against raw cblas_sgemm (2048^3, same run), and forward + backward time and
 // achieved bandwidth of layer norm, softmax and gelu at 4096 x 512 and of the audio front end's second conv (3x3
 // depthwise, stride 2, 32 utterances x 256 frames x 40 mels x 32 channels), with memcpy bandwidth as reference; the
-// stem's fused first layer (PlaneConv3x3Relu into 32 channels) against the same function composed of other ops.
+// stem's fused first layer (PlaneConv3x3Relu into 32 channels) against the same function composed of other ops; the
+// optimizer step (AdamW over the default model's 3.03M parameters: reads w, g, m, v, writes w, m, v).
 // Run: bazel run -c opt //core:ops_bench   (threads: OMP_NUM_THREADS, default all cores)
 #include <cblas.h>
 #include <omp.h>
@@ -16,6 +17,7 @@
 #include "absl/strings/str_format.h"
 #include "core/autograd.h"
 #include "core/ops/ops.h"
+#include "core/optim.h"
 #include "core/rng.h"
 #include "core/testing/best_seconds.h"
 
@@ -110,6 +112,16 @@ void Run() {
   // A padding mask per position, [B, T, 1], zeroing states [B, T, d] (the conv blocks and the audio front end).
   const Tensor states = RandomNormal({32, 256, 128}, RngKey{9}), keep = RandomNormal({32, 256, 1}, RngKey{10});
   const BandwidthResult mm = TimeOp([&](const Tensor& t) { return ops::Mul(t, keep); }, states, 1, 1);
+  // The update step of every training step: AdamW over the default model's parameters, as one tensor.
+  const int64_t params = 3029762;
+  Tensor weights = RandomNormal({params}, RngKey{15}).set_requires_grad(true);
+  weights.AccumulateGrad(RandomNormal({params}, RngKey{16}));
+  AdamOptions adam_options;
+  adam_options.weight_decay = 0.3f;
+  adam_options.decoupled_weight_decay = true;
+  Adam adam({{"weights", weights}}, adam_options);
+  const double adam_ms = BestSeconds(20, [&] { adam.Step(1e-3f); }) * 1e3;
+  const double adam_gbps = 7.0 * params * sizeof(float) / adam_ms / 1e6;
   const struct {
     const char* name;
     const char* shape;
@@ -129,6 +141,8 @@ void Run() {
   std::printf("mask_mul   32x256x128 * 32x256x1: forward %.3f ms (%.1f GB/s, %.2f of memcpy), backward %.3f ms (%.1f "
               "GB/s, %.2f of memcpy)\n", mm.fwd_ms, mm.fwd_gbps, mm.fwd_gbps / memcpy_gbps, mm.bwd_ms, mm.bwd_gbps,
               mm.bwd_gbps / memcpy_gbps);
+  std::printf("adamw      %lld parameters: step %.3f ms (%.1f GB/s, %.2f of memcpy)\n", static_cast<long long>(params),
+              adam_ms, adam_gbps, adam_gbps / memcpy_gbps);
   std::printf(
       "BENCH ops gemm_ratio=%.3f gemm_gflops=%.1f sgemm_gflops=%.1f memcpy_gbps=%.1f "
       "layer_norm_fwd_ms=%.3f layer_norm_bwd_ms=%.3f layer_norm_fwd_gbps=%.1f layer_norm_bwd_gbps=%.1f "
@@ -136,11 +150,11 @@ void Run() {
       "gelu_fwd_ms=%.3f gelu_bwd_ms=%.3f gelu_fwd_gbps=%.1f gelu_bwd_gbps=%.1f "
       "stem_fwd_ms=%.3f stem_fwd_bwd_ms=%.3f stem_speedup=%.2f dwconv32_fwd_ms=%.3f "
       "dwconv32_bwd_ms=%.3f mask_add_fwd_ms=%.3f "
-      "mask_add_fwd_gbps=%.1f mask_mul_fwd_ms=%.3f mask_mul_bwd_ms=%.3f threads=%d\n",
+      "mask_add_fwd_gbps=%.1f mask_mul_fwd_ms=%.3f mask_mul_bwd_ms=%.3f adamw_ms=%.3f adamw_gbps=%.1f threads=%d\n",
       ours_gflops / sgemm_gflops, ours_gflops, sgemm_gflops, memcpy_gbps, ln.fwd_ms, ln.bwd_ms, ln.fwd_gbps,
       ln.bwd_gbps, sm.fwd_ms, sm.bwd_ms, sm.fwd_gbps, sm.bwd_gbps, ge.fwd_ms, ge.bwd_ms, ge.fwd_gbps, ge.bwd_gbps,
       stem.fwd_ms, stem.fwd_bwd_ms, composed.fwd_bwd_ms / stem.fwd_bwd_ms, dw32.fwd_ms, dw32.bwd_ms, ma.fwd_ms,
-      ma.fwd_gbps, mm.fwd_ms, mm.bwd_ms, threads);
+      ma.fwd_gbps, mm.fwd_ms, mm.bwd_ms, adam_ms, adam_gbps, threads);
 }
 
 }  // namespace
