@@ -1,6 +1,7 @@
 #include "core/ops/conv.h"
 
 #include "core/ops/depthwise_avx512.h"
+#include "core/ops/reduce.h"
 #include "core/testing/gradcheck.h"
 #include "gtest/gtest.h"
 
@@ -56,12 +57,12 @@ TEST(ConvTest, Depthwise2dStridePaddingDilation) {
 // Whole vectors of 16 channels take the AVX-512 path where the CPU has it (core/ops/depthwise_avx512.h): 3-tap
 // and 3x3 kernels, strides and dilations along both axes, padding on every side, narrow rows where no column is
 // interior; strided widths (the input gradient by residue class of columns) with left padding 0, 1 and 2, dilation,
-// stride 3 and a class with no tap; the trunk's causal 1-D conv with dilation 2.
+// stride 3, a class with no tap and a width below the stride; the trunk's causal 1-D conv with dilation 2; no channels.
 TEST(ConvTest, DepthwiseVectorPathMatchesReference) {
   std::mt19937 rng(7);
   const int64_t kernels[][2] = {{3, 3}, {3, 1}, {1, 3}};
-  for (int trial = 0; trial < 13; ++trial) {
-    const int64_t b = 2, c = 16 * (1 + trial % 2), h = 3 + trial % 6, w = trial == 5 ? 2 : 5 + trial / 6;
+  for (int trial = 0; trial < 15; ++trial) {
+    const int64_t b = 2, c = 16 * (1 + trial % 2), h = 3 + trial % 6, w = trial == 5 || trial == 14 ? 2 : 5 + trial / 6;
     const int64_t kh = kernels[trial % 3][0], kw = kernels[trial % 3][1];
     Conv2dOptions o;
     o.stride_h = 1 + (trial == 3 || trial == 8 || trial == 9);
@@ -89,6 +90,17 @@ TEST(ConvTest, DepthwiseVectorPathMatchesReference) {
   CheckOp({testing::RandomTensor(rng, {2, 7, 32}), testing::RandomTensor(rng, {3, 32})},
           [&](const std::vector<Tensor>& in) { return DepthwiseConv1d(in[0], in[1], causal); },
           [&](const std::vector<Doubles>& in) { return DepthwiseRef(in[0], in[1], 2, 7, 1, 32, 3, 1, as_2d, 7, 1); });
+  // No channels (a multiple of 16 too): empty output and gradients, no division by the empty rows' size.
+  const Tensor none = Tensor::Zeros({2, 5, 6, 0}).set_requires_grad(true);
+  const Tensor none_w = Tensor::Zeros({3, 3, 0}).set_requires_grad(true);
+  Conv2dOptions halving;
+  halving.stride_h = halving.stride_w = 2;
+  halving.pad_top = halving.pad_bottom = halving.pad_left = halving.pad_right = 1;
+  const Tensor y = DepthwiseConv2d(none, none_w, halving);
+  EXPECT_EQ(y.shape(), (Shape{2, 3, 3, 0}));
+  SumAll(y).Backward();
+  EXPECT_EQ(none.grad().shape(), none.shape());
+  EXPECT_EQ(none_w.grad().shape(), none_w.shape());
 }
 
 TEST(ConvTest, Depthwise1dCausalSeesOnlyThePast) {

@@ -211,7 +211,7 @@ bool DepthwiseAvx512Applies(const DepthwiseGeometry& g, const Conv2dOptions& o) 
     return __builtin_cpu_supports("avx512f") != 0;
   }();
   const int64_t taps = g.kh * g.kw;
-  return has_avx512 && g.c % 16 == 0 && (taps == 3 || taps == 9);
+  return has_avx512 && g.c > 0 && g.c % 16 == 0 && (taps == 3 || taps == 9);
 }
 
 void DepthwiseForwardAvx512(const DepthwiseGeometry& g, const Conv2dOptions& o, const float* x, const float* w,

@@ -19,8 +19,8 @@ struct DepthwiseGeometry {
   int64_t b, h, w, c, kh, kw, oh, ow;
 };
 
-// Whether the AVX-512 path takes this conv (forward and backward): c a multiple of 16, a 3-tap or 3x3 kernel (the
-// default's), and a CPU with AVX-512F.
+// Whether the AVX-512 path takes this conv (forward and backward): c a positive multiple of 16, a 3-tap or 3x3
+// kernel (the default's), and a CPU with AVX-512F.
 bool DepthwiseAvx512Applies(const DepthwiseGeometry& g, const Conv2dOptions& o);
 
 // out = conv(x, w), every element written (out need not be zeroed).
