@@ -20,9 +20,16 @@ struct PlaneGeometry {
   std::vector<int64_t> rows;
 };
 
-// fn(tap, input offset within the plane) for each tap of output (y, x) inside the real rows and the width.
+// fn(tap, input offset within the plane) for each tap of output (y, x) inside the real rows and the width, in tap
+// order. Inside the plane every tap is real: a fixed unrolled chain, which lets the compiler keep the callers' sums
+// in registers (through the checked loop they stayed in memory, a store and a load per tap).
 template <typename Fn>
 inline void ForEachTap(const PlaneGeometry& g, int64_t rows, int64_t y, int64_t x, Fn fn) {
+  if (y >= 1 && y + 1 < rows && x >= 1 && x + 1 < g.w) {
+#pragma GCC unroll 9
+    for (int64_t tap = 0; tap < kTaps; ++tap) fn(tap, (y + tap / 3 - 1) * g.w + x + tap % 3 - 1);
+    return;
+  }
   for (int64_t i = 0; i < 3; ++i) {
     const int64_t iy = y + i - 1;
     if (iy < 0 || iy >= rows) continue;
@@ -45,30 +52,16 @@ void ForwardCpu(const PlaneGeometry& g, const float* px, const float* pw, const 
       continue;
     }
     const float* plane = px + p * g.h * g.w;
-    // Inside the plane every tap is real: a fixed chain of 9 multiply-adds the compiler keeps in registers (the
-    // edges' checked taps, through a callback, kept the sums in memory: a store and a load per tap).
-    const bool inner_row = y >= 1 && y + 1 < g.rows[p];
     for (int64_t x = 0; x < g.w; ++x) {
-      const bool inner = inner_row && x >= 1 && x + 1 < g.w;
       for (int64_t c0 = 0; c0 < g.c; c0 += CB) {
         float acc[CB];
         for (int k = 0; k < CB; ++k) acc[k] = pb[c0 + k];
-        if (inner) {
-#pragma GCC unroll 9
-          for (int64_t tap = 0; tap < kTaps; ++tap) {
-            const float v = plane[(y + tap / 3 - 1) * g.w + x + tap % 3 - 1];
-            const float* w = pw + tap * g.c + c0;
+        ForEachTap(g, g.rows[p], y, x, [&](int64_t tap, int64_t at) {
+          const float v = plane[at];
+          const float* w = pw + tap * g.c + c0;
 #pragma omp simd
-            for (int k = 0; k < CB; ++k) acc[k] += v * w[k];
-          }
-        } else {
-          ForEachTap(g, g.rows[p], y, x, [&](int64_t tap, int64_t at) {
-            const float v = plane[at];
-            const float* w = pw + tap * g.c + c0;
-#pragma omp simd
-            for (int k = 0; k < CB; ++k) acc[k] += v * w[k];
-          });
-        }
+          for (int k = 0; k < CB; ++k) acc[k] += v * w[k];
+        });
         float* o = out + x * g.c + c0;
 #pragma omp simd
         for (int k = 0; k < CB; ++k) o[k] = acc[k] > 0.f ? acc[k] : 0.f;
@@ -92,22 +85,12 @@ void BackwardCpu(const PlaneGeometry& g, const float* px, const float* pw, const
     for (int64_t c0 = 0; c0 < g.c; c0 += CB) {
       float tap_sums[kTaps][CB] = {}, bias_sums[CB] = {};
       for (int64_t y = 0; y < g.rows[p]; ++y) {
-        const bool inner_row = plane_gx == nullptr && y >= 1 && y + 1 < g.rows[p];
         for (int64_t x = 0; x < g.w; ++x) {
           const int64_t at = ((p * g.h + y) * g.w + x) * g.c + c0;
           float passed[CB];
 #pragma omp simd
           for (int k = 0; k < CB; ++k) passed[k] = py[at + k] > 0.f ? pg[at + k] : 0.f;
           for (int k = 0; k < CB; ++k) bias_sums[k] += passed[k];
-          if (inner_row && x >= 1 && x + 1 < g.w) {  // every tap real, as in the forward
-#pragma GCC unroll 9
-            for (int64_t tap = 0; tap < kTaps; ++tap) {
-              const float v = plane[(y + tap / 3 - 1) * g.w + x + tap % 3 - 1];
-#pragma omp simd
-              for (int k = 0; k < CB; ++k) tap_sums[tap][k] += v * passed[k];
-            }
-            continue;
-          }
           ForEachTap(g, g.rows[p], y, x, [&](int64_t tap, int64_t in) {
             const float v = plane[in];
 #pragma omp simd
